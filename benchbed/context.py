@@ -1,0 +1,69 @@
+"""What a task gets besides the model: the cell's seed, device, timer, cache and logger."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from benchbed.timing import Timer
+
+T = TypeVar("T")
+
+
+def cache_root() -> Path:
+    """Where plugins keep prepared data and trained weights: $BENCHBED_CACHE or ~/.cache/benchbed."""
+    return Path(os.environ.get("BENCHBED_CACHE") or Path.home() / ".cache" / "benchbed")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and (when it is installed) torch from one number."""
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Context:
+    seed: int = 0
+    device: str = "cpu"
+    split: str = "test"  # "validation" while tuning, never the test split
+    plugin: str = "benchbed"
+    show_progress: bool = True
+    timer: Timer = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.timer is None:
+            self.timer = Timer(self.device)
+
+    @property
+    def log(self) -> logging.Logger:
+        return logging.getLogger(f"benchbed.{self.plugin}")
+
+    @property
+    def cache_dir(self) -> Path:
+        path = cache_root() / self.plugin
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def rng(self, stream: int = 0):
+        """A NumPy Generator derived from the cell's seed; `stream` separates independent uses."""
+        import numpy as np
+
+        return np.random.default_rng([self.seed, stream])
+
+    def progress(self, items: Iterable[T], desc: str = "", total: int | None = None) -> Iterator[T]:
+        """A nested progress bar for long loops inside a cell (silent in worker processes)."""
+        from tqdm.auto import tqdm
+
+        yield from tqdm(items, desc=desc, total=total, leave=False, disable=not self.show_progress)

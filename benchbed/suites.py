@@ -1,0 +1,140 @@
+"""Suite files: which tasks x models x parameter grid x seeds to run.
+
+    name = "continual"                      # optional; the file name otherwise
+    description = "Split-MNIST, three scenarios"
+    seeds = [0, 1, 2]
+
+    [[grid]]
+    tasks = ["continual/split-mnist/*"]     # names or shell-style patterns
+    models = ["naive", "ewc"]
+    seeds = [0]                             # optional, overrides the suite's
+
+    [grid.params.ewc]                       # per model; a list is a grid axis
+    ewc_lambda = [100, 1000]
+
+Every mistake is reported with the file and, where it can be found, the line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchbed.cells import Cell, make_cell
+from benchbed.errors import BenchbedError, suggest, unknown
+from benchbed.plugins import Registry
+
+SUITE_KEYS = {"name", "description", "seeds", "grid"}
+GRID_KEYS = {"tasks", "models", "seeds", "params"}
+
+
+@dataclass
+class Suite:
+    name: str
+    description: str
+    path: Path
+    cells: list[Cell]
+
+
+def find_suite(registry: Registry, name_or_path: str) -> Path:
+    """A registered suite name, or a path to a TOML file."""
+    if name_or_path in registry.suites:
+        return registry.suites[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.is_file():
+        return path
+    raise unknown("suite", name_or_path, registry.suites)
+
+
+def load_suite(registry: Registry, path: Path, device: str) -> Suite:
+    text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchbedError(f"{path}: not valid TOML: {exc}") from None
+    where = _Locator(path, text)
+    _check_keys(data, SUITE_KEYS, "suite", where)
+    seeds = _seeds(data.get("seeds", [0]), where)
+    grids = data.get("grid")
+    if not isinstance(grids, list) or not grids:
+        raise BenchbedError(f"{path}: a suite needs at least one [[grid]] table")
+    cells: dict[str, Cell] = {}
+    for grid in grids:
+        for cell in _expand(registry, grid, seeds, device, where):
+            cells.setdefault(cell.key, cell)
+    return Suite(
+        name=str(data.get("name", path.stem)),
+        description=str(data.get("description", "")),
+        path=path,
+        cells=list(cells.values()),
+    )
+
+
+def _expand(registry: Registry, grid: dict, seeds: list[int], device: str, where: _Locator):
+    _check_keys(grid, GRID_KEYS, "[[grid]]", where)
+    for key in ("tasks", "models"):
+        if not isinstance(grid.get(key), list) or not grid[key]:
+            raise where.error(f"[[grid]] needs a non-empty list '{key}'", key)
+    tasks = [name for pattern in grid["tasks"] for name in _match_tasks(registry, pattern, where)]
+    for model in grid["models"]:
+        if model not in registry.models:
+            raise where.error(str(unknown("model", model, registry.models)), f'"{model}"')
+    params = grid.get("params", {})
+    for model in params:
+        if model not in grid["models"]:
+            raise where.error(
+                f"[grid.params.{model}] names a model that is not in this grid's models",
+                f"params.{model}",
+            )
+    seeds = _seeds(grid["seeds"], where) if "seeds" in grid else seeds
+    for task, model in itertools.product(tasks, grid["models"]):
+        for combo in _combinations(params.get(model, {})):
+            for seed in seeds:
+                try:
+                    yield make_cell(registry, task, model, combo, seed, device)
+                except BenchbedError as exc:
+                    raise where.error(str(exc), f'"{model}"') from None
+
+
+def _match_tasks(registry: Registry, pattern: str, where: _Locator) -> list[str]:
+    if pattern in registry.tasks:
+        return [pattern]
+    matched = sorted(fnmatch.filter(registry.tasks, pattern))
+    if not matched:
+        raise where.error(str(unknown("task", pattern, registry.tasks)), f'"{pattern}"')
+    return matched
+
+
+def _combinations(grid: dict[str, Any]) -> list[dict[str, Any]]:
+    axes = {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
+    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+
+
+def _seeds(value: Any, where: _Locator) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(s, int) for s in value) or not value:
+        raise where.error("seeds must be a non-empty list of integers", "seeds")
+    return value
+
+
+def _check_keys(table: dict, allowed: set[str], what: str, where: _Locator) -> None:
+    for key in table:
+        if key not in allowed:
+            raise where.error(f"unknown key '{key}' in {what}{suggest(key, allowed)}", key)
+
+
+class _Locator:
+    """Turns a message into 'file, line N: message' by finding the offending text."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+
+    def error(self, message: str, needle: str) -> BenchbedError:
+        for number, line in enumerate(self.lines, start=1):
+            if needle in line.split("#", 1)[0]:
+                return BenchbedError(f"{self.path}, line {number}: {message}")
+        return BenchbedError(f"{self.path}: {message}")
