@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--output", help="write to this file instead of the terminal")
     results.add_argument("--failed", action="store_true", help="show failed cells with tracebacks")
     results.add_argument("--db")
+
+    board = commands.add_parser("leaderboard", help="the static HTML leaderboard")
+    board_commands = board.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = board_commands.add_parser("build", help="render the site from the results store")
+    build.add_argument(
+        "--db", action="append", help="results file(s); GPU results files merge in (repeatable)"
+    )
+    build.add_argument("--out", default="leaderboard/site", help="output folder")
     return parser
 
 
@@ -227,7 +235,21 @@ def cmd_results(args) -> int:
     return 0
 
 
-COMMANDS = {"plugins": cmd_plugins, "list": cmd_list, "run": cmd_run, "results": cmd_results}
+def cmd_leaderboard(args) -> int:
+    from benchbed.leaderboard import build_site
+
+    index = build_site(args.db, args.out)
+    print(f"leaderboard: {index}")
+    return 0
+
+
+COMMANDS = {
+    "plugins": cmd_plugins,
+    "list": cmd_list,
+    "run": cmd_run,
+    "results": cmd_results,
+    "leaderboard": cmd_leaderboard,
+}
 
 
 def _first_line(text: str) -> str:
