@@ -131,18 +131,28 @@ def cmd_list(args) -> int:
         header = ("task", "kind", "main metric", "description")
     elif args.what == "models":
         rows = [
-            (m.name, ", ".join(m.kinds), registry.owners[("model", m.name)], _first_line(m.description))
+            (
+                m.name,
+                ", ".join(m.kinds),
+                registry.owners[("model", m.name)],
+                _first_line(m.description),
+            )
             for m in registry.models.values()
         ]
         header = ("model", "kinds", "plugin", "description")
     elif args.what == "metrics":
-        rows = [(m.name, f"{m.direction} is better", m.description) for m in registry.metrics.values()]
+        rows = [
+            (m.name, f"{m.direction} is better", m.description) for m in registry.metrics.values()
+        ]
         header = ("metric", "direction", "description")
     elif args.what == "kinds":
         rows = [(k.name, ", ".join(k.methods), k.description) for k in registry.kinds.values()]
         header = ("kind", "model must have", "description")
     else:
-        rows = [(name, registry.owners[("suite", name)], str(path)) for name, path in registry.suites.items()]
+        rows = [
+            (name, registry.owners[("suite", name)], str(path))
+            for name, path in registry.suites.items()
+        ]
         header = ("suite", "plugin", "file")
     _print_table(header, sorted(rows))
     return 0
@@ -159,12 +169,16 @@ def cmd_run(args) -> int:
     device = resolve_device(args.device)
     if args.target == "suite":
         if not args.name:
-            raise BenchbedError("which suite? `benchbed run suite NAME` (see `benchbed list suites`)")
+            raise BenchbedError(
+                "which suite? `benchbed run suite NAME` (see `benchbed list suites`)"
+            )
         suite = load_suite(registry, find_suite(registry, args.name), device)
         cells, suite_name = suite.cells, suite.name
     else:
         if args.name:
-            raise BenchbedError(f"unexpected '{args.name}'; did you mean `benchbed run suite {args.name}`?")
+            raise BenchbedError(
+                f"unexpected '{args.name}'; did you mean `benchbed run suite {args.name}`?"
+            )
         if not args.model:
             raise BenchbedError(f"which model? `benchbed run {args.target} --model M`")
         params = dict(parse_param(p) for p in args.param)
@@ -188,20 +202,29 @@ def cmd_run(args) -> int:
 
 
 def _report(summary, store, single_cells) -> None:
-    parts = [f"{summary.ok} ran", f"{len(summary.failed)} failed", f"{summary.skipped} already stored"]
+    parts = [
+        f"{summary.ok} ran",
+        f"{len(summary.failed)} failed",
+        f"{summary.skipped} already stored",
+    ]
     print(f"done: {', '.join(parts)} (of {summary.total})", file=sys.stderr)
     for cell, error in summary.failed:
         print(f"  FAILED {cell.label}: {error.splitlines()[0] if error else ''}", file=sys.stderr)
     if summary.failed:
         print("  tracebacks: benchbed results --failed", file=sys.stderr)
     if summary.interrupted:
-        print("interrupted: finished cells are stored; run the same command to resume", file=sys.stderr)
+        print(
+            "interrupted: finished cells are stored; run the same command to resume",
+            file=sys.stderr,
+        )
     if single_cells:
         rows = store.query(
             "SELECT metric, value, n FROM metric_values WHERE cell_key = ? ORDER BY metric",
             [single_cells[0].key],
         )
-        _print_table(("metric", "value", "n"), [(r["metric"], _fmt(r["value"]), r["n"] or "") for r in rows])
+        _print_table(
+            ("metric", "value", "n"), [(r["metric"], _fmt(r["value"]), r["n"] or "") for r in rows]
+        )
 
 
 def cmd_results(args) -> int:
@@ -209,8 +232,12 @@ def cmd_results(args) -> int:
 
     store = Store(args.db)
     if args.failed:
-        for row in store.query("SELECT task, model, params, seed, traceback FROM cells WHERE status = 'failed'"):
-            print(f"== {row['task']} | {row['model']} {row['params']} | seed {row['seed']}\n{row['traceback']}")
+        for row in store.query(
+            "SELECT task, model, params, seed, traceback FROM cells WHERE status = 'failed'"
+        ):
+            print(
+                f"== {row['task']} | {row['model']} {row['params']} | seed {row['seed']}\n{row['traceback']}"
+            )
         return 0
     rows = store.results(suite=args.suite, task=args.task)
     out = open(args.output, "w", newline="") if args.output else sys.stdout
@@ -267,7 +294,10 @@ def _fmt(value) -> str:
 def _print_table(header, rows, out=None) -> None:
     out = out or sys.stdout
     rows = [tuple(str(c) for c in row) for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(header)]
+    widths = [
+        max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
+        for i, h in enumerate(header)
+    ]
     print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip(), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for row in rows:

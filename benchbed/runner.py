@@ -150,8 +150,11 @@ class ProcessExecutor:
                         yield cell, future.result()
                     except Exception as exc:  # the worker itself died (e.g. out of memory)
                         stamp = now()
-                        yield cell, Outcome(
-                            "failed", stamp, stamp, 0.0, error=f"worker process failed: {exc!r}"
+                        yield (
+                            cell,
+                            Outcome(
+                                "failed", stamp, stamp, 0.0, error=f"worker process failed: {exc!r}"
+                            ),
                         )
         finally:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -21,7 +21,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ def default_path() -> Path:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _schema_v1(db: sqlite_utils.Database) -> None:
@@ -139,6 +139,9 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         with self._sqlite_errors():
             self.db.execute("PRAGMA journal_mode=WAL")
+            # Durable against a crashed process (what resume relies on); a power cut may
+            # lose the last cells, which resume then runs again.
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
 
     def close(self) -> None:
@@ -228,44 +231,60 @@ class Store:
         with self._write() as db:
             for table in ("metric_values", "timings", "artifacts"):
                 db.execute(f"DELETE FROM {table} WHERE cell_key = ?", [key])
-            db["cells"].insert(
-                {
-                    "cell_key": key,
-                    "task": cell.task,
-                    "model": cell.model,
-                    "params": json.dumps(cell.params, sort_keys=True, default=str),
-                    "seed": cell.seed,
-                    "device": cell.device,
-                    "device_name": outcome.device_name,
-                    "status": outcome.status,
-                    "error": outcome.error,
-                    "traceback": outcome.traceback,
-                    "run_id": run_id,
-                    "started_at": outcome.started_at,
-                    "finished_at": outcome.finished_at,
-                    "duration_s": outcome.duration_s,
-                    "task_plugin": cell.versions["task"],
-                    "model_plugin": cell.versions["model"],
-                },
+            _insert(
+                db,
+                "cells",
+                [
+                    {
+                        "cell_key": key,
+                        "task": cell.task,
+                        "model": cell.model,
+                        "params": json.dumps(cell.params, sort_keys=True, default=str),
+                        "seed": cell.seed,
+                        "device": cell.device,
+                        "device_name": outcome.device_name,
+                        "status": outcome.status,
+                        "error": outcome.error,
+                        "traceback": outcome.traceback,
+                        "run_id": run_id,
+                        "started_at": outcome.started_at,
+                        "finished_at": outcome.finished_at,
+                        "duration_s": outcome.duration_s,
+                        "task_plugin": cell.versions["task"],
+                        "model_plugin": cell.versions["model"],
+                    }
+                ],
                 replace=True,
             )
-            db["metric_values"].insert_all(
-                {
-                    "cell_key": key,
-                    "metric": name,
-                    "value": score.value,
-                    "n": len(score.samples) if score.samples is not None else None,
-                    "sample_unit": score.unit if score.samples is not None else None,
-                    "samples": json.dumps(list(score.samples))
-                    if score.samples is not None
-                    else None,
-                }
-                for name, score in outcome.metrics.items()
+            _insert(
+                db,
+                "metric_values",
+                [
+                    {
+                        "cell_key": key,
+                        "metric": name,
+                        "value": score.value,
+                        "n": len(score.samples) if score.samples is not None else None,
+                        "sample_unit": score.unit if score.samples is not None else None,
+                        "samples": json.dumps(list(score.samples))
+                        if score.samples is not None
+                        else None,
+                    }
+                    for name, score in outcome.metrics.items()
+                ],
             )
-            db["timings"].insert_all({"cell_key": key, **t.as_row()} for t in outcome.timings)
-            db["artifacts"].insert_all(
-                {"cell_key": key, "name": name, "content": json.dumps(content, default=_jsonable)}
-                for name, content in outcome.artifacts.items()
+            _insert(db, "timings", [{"cell_key": key, **t.as_row()} for t in outcome.timings])
+            _insert(
+                db,
+                "artifacts",
+                [
+                    {
+                        "cell_key": key,
+                        "name": name,
+                        "content": json.dumps(content, default=_jsonable),
+                    }
+                    for name, content in outcome.artifacts.items()
+                ],
             )
 
     # -- reading ---------------------------------------------------------------------------
@@ -299,6 +318,18 @@ class Store:
             f"FROM cell_metrics {clause} ORDER BY task, model, params, seed, metric",
             params,
         )
+
+
+def _insert(db: sqlite_utils.Database, table: str, rows: list[dict], replace: bool = False) -> None:
+    """Plain executemany: the hot path of a run, where table introspection per call costs."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    sql = (
+        f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+    )
+    db.conn.executemany(sql, rows)
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,86 @@
+"""A small, fast plugin for the core's tests: real hooks, trivial work."""
+
+import time
+
+import benchbed
+from benchbed import HIGHER, Kind, Metric, ModelSpec, Result, Score, Task
+
+SCORER = Kind("toy-scorer", "score(n, rng) -> n numbers in [0, 1]", methods=("score",))
+COUNTER = Kind("toy-counter", "count(n) -> int", methods=("count",))
+
+
+class NoisyTask(Task):
+    """Per-item scores from the model, drawn with the cell's random generator."""
+
+    name = "toy/noisy"
+    kind = SCORER
+    description = "mean of 50 scores drawn by the model"
+    metrics = ("toy_score",)
+
+    def evaluate(self, model, ctx):
+        with ctx.timer.phase("inference", items=50) as phase:
+            for _ in range(5):
+                with phase.step(items=10):
+                    pass
+            scores = model.score(50, ctx.rng())
+        return Result({"toy_score": Score.mean_of(scores)}, artifacts={"first": scores[:3]})
+
+
+class SleepyTask(Task):
+    name = "toy/sleepy"
+    kind = SCORER
+    description = "sleeps, then scores: for interruption tests"
+    metrics = ("toy_score",)
+
+    def evaluate(self, model, ctx):
+        time.sleep(model.delay)
+        return Result({"toy_score": float(model.score(1, ctx.rng())[0])})
+
+
+class CountTask(Task):
+    name = "toy/count"
+    kind = COUNTER
+    description = "a task of another kind"
+    metrics = ("toy_score",)
+
+    def evaluate(self, model, ctx):
+        return Result({"toy_score": model.count(3)})
+
+
+class Uniform:
+    def __init__(self, low=0.0, delay=0.0):
+        self.low, self.delay = low, delay
+
+    def score(self, n, rng):
+        return list(rng.uniform(self.low, 1.0, size=n))
+
+
+class Failing:
+    def score(self, n, rng):
+        raise RuntimeError("this model always fails")
+
+
+class Counter:
+    def count(self, n):
+        return n
+
+
+@benchbed.hookimpl
+def benchbed_metrics():
+    return [Metric("toy_score", HIGHER, "mean score")]
+
+
+@benchbed.hookimpl
+def benchbed_tasks():
+    return [NoisyTask(), SleepyTask(), CountTask()]
+
+
+@benchbed.hookimpl
+def benchbed_models():
+    return [
+        ModelSpec(
+            "uniform", ("toy-scorer",), Uniform, "uniform scores", {"low": 0.0, "delay": 0.0}
+        ),
+        ModelSpec("failing", ("toy-scorer",), Failing, "raises"),
+        ModelSpec("counter", ("toy-counter",), Counter, "counts"),
+    ]

@@ -1,0 +1,111 @@
+import json
+
+import pytest
+
+from benchbed.cells import make_cell
+from benchbed.runner import run_cells
+from benchbed.store import Store
+
+
+def cells(registry, model="uniform", seeds=(0, 1, 2), **params):
+    return [make_cell(registry, "toy/noisy", model, params, s, "cpu") for s in seeds]
+
+
+def stored_values(store):
+    return {
+        (r["cell_key"]): r["value"]
+        for r in store.query("SELECT cell_key, value FROM metric_values")
+    }
+
+
+def test_a_run_stores_metrics_samples_timings_and_artifacts(registry, tmp_path):
+    store = Store(tmp_path / "r.db")
+    summary = run_cells(registry, store, cells(registry, seeds=[0]), suite="s", progress=False)
+    assert (summary.ok, summary.failed, summary.exit_status) == (1, [], 0)
+    row = store.query("SELECT * FROM metric_values")[0]
+    samples = json.loads(row["samples"])
+    assert row["n"] == len(samples) == 50
+    assert row["value"] == pytest.approx(sum(samples) / 50)
+    timing = store.query("SELECT * FROM timings")[0]
+    assert (timing["phase"], timing["items"], timing["steps"]) == ("inference", 50, 5)
+    assert timing["device_name"]
+    assert json.loads(store.query("SELECT content FROM artifacts")[0]["content"]) == samples[:3]
+    run = store.query("SELECT * FROM runs")[0]
+    assert run["status"] == "ok" and run["python_version"] and "toy" in run["plugin_versions"]
+    assert store.query("SELECT suite FROM suite_cells") == [{"suite": "s"}]
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(registry, tmp_path):
+    first, second = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
+    run_cells(registry, first, cells(registry), progress=False)
+    run_cells(registry, second, cells(registry), progress=False)
+    a, b = stored_values(first), stored_values(second)
+    assert a == b
+    assert len(set(a.values())) == 3
+
+
+def test_resume_skips_stored_cells_and_rerun_forces_them(registry, tmp_path):
+    store = Store(tmp_path / "r.db")
+    run_cells(registry, store, cells(registry, seeds=[0]), progress=False)
+    summary = run_cells(registry, store, cells(registry, seeds=[0, 1]), progress=False)
+    assert (summary.skipped, summary.ok) == (1, 1)
+    summary = run_cells(registry, store, cells(registry, seeds=[0, 1]), rerun=True, progress=False)
+    assert (summary.skipped, summary.ok) == (0, 2)
+    assert store.query("SELECT count(*) AS n FROM cells")[0]["n"] == 2
+    assert store.query("SELECT count(*) AS n FROM metric_values")[0]["n"] == 2
+
+
+def test_a_failing_cell_is_stored_with_its_traceback_and_the_rest_runs(registry, tmp_path):
+    store = Store(tmp_path / "r.db")
+    todo = cells(registry, model="failing", seeds=[0]) + cells(registry, seeds=[0])
+    summary = run_cells(registry, store, todo, progress=False)
+    assert summary.ok == 1 and len(summary.failed) == 1 and summary.exit_status == 1
+    failed = store.query("SELECT * FROM cells WHERE status = 'failed'")[0]
+    assert failed["error"] == "RuntimeError: this model always fails"
+    assert "toy_plugin.py" in failed["traceback"]
+    # a failed cell is tried again on the next run
+    assert run_cells(registry, store, todo, progress=False).skipped == 1
+
+
+def test_a_model_missing_its_kinds_methods_fails_with_a_clear_message(registry, tmp_path):
+    from benchbed.specs import ModelSpec
+
+    registry.models["hollow"] = ModelSpec("hollow", ("toy-scorer",), object)
+    registry.owners[("model", "hollow")] = "toy"
+    store = Store(tmp_path / "r.db")
+    summary = run_cells(registry, store, cells(registry, model="hollow", seeds=[0]), progress=False)
+    assert "built a object without score, which kind 'toy-scorer' requires" in summary.failed[0][1]
+
+
+def test_the_process_pool_gives_the_serial_numbers(registry, tmp_path):
+    serial, pooled = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
+    run_cells(registry, serial, cells(registry), progress=False)
+    summary = run_cells(
+        registry, pooled, cells(registry), executor="process", workers=2, progress=False
+    )
+    assert summary.ok == 3
+    assert stored_values(serial) == stored_values(pooled)
+
+
+def test_run_events_reach_reporters(registry, tmp_path):
+    events = []
+
+    class Reporter:
+        def benchbed_run_started(self, run_id, suite, cells):
+            events.append(("started", suite, len(cells)))
+
+        def benchbed_cell_finished(self, run_id, cell, outcome):
+            events.append(("cell", outcome.status))
+
+        def benchbed_run_finished(self, run_id, summary):
+            events.append(("finished", summary["ok"], summary["failed"]))
+
+    from benchbed import hookimpl
+
+    reporter = Reporter()
+    for name in ("benchbed_run_started", "benchbed_cell_finished", "benchbed_run_finished"):
+        hookimpl(getattr(Reporter, name))
+    registry.manager.register(reporter, name="reporter")
+    todo = cells(registry, seeds=[0]) + cells(registry, model="failing", seeds=[0])
+    run_cells(registry, Store(tmp_path / "r.db"), todo, suite="s", progress=False)
+    assert events == [("started", "s", 2), ("cell", "ok"), ("cell", "failed"), ("finished", 1, 1)]

@@ -1,0 +1,88 @@
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from benchbed import BenchbedError
+from benchbed.store import SCHEMA_VERSION, Store
+
+
+def test_a_new_store_records_its_schema_version_and_uses_wal(tmp_path):
+    store = Store(tmp_path / "r.db")
+    assert store.query("SELECT version FROM benchbed_schema") == [{"version": SCHEMA_VERSION}]
+    assert store.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
+    assert {"runs", "cells", "suite_cells", "metric_values", "timings", "artifacts"} <= set(
+        store.db.table_names()
+    )
+    Store(tmp_path / "r.db")  # reopening migrates nothing and loses nothing
+    assert len(store.query("SELECT * FROM benchbed_schema")) == 1
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(BenchbedError, match="is not a SQLite database"):
+        Store(path)
+    assert path.read_text().startswith("these are my notes")
+
+
+def test_a_database_of_something_else_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("CREATE TABLE customers (id INTEGER)")
+    with pytest.raises(BenchbedError, match="database of something else \\(tables: customers\\)"):
+        Store(path)
+
+
+def test_a_store_from_a_newer_benchbed_is_refused(tmp_path):
+    store = Store(tmp_path / "r.db")
+    store.db.execute(f"INSERT INTO benchbed_schema VALUES ({SCHEMA_VERSION + 1}, 'later')")
+    with pytest.raises(BenchbedError, match="newer benchbed"):
+        Store(tmp_path / "r.db")
+
+
+def test_a_writer_locked_out_past_the_busy_timeout_gets_a_clear_error(tmp_path):
+    path = tmp_path / "r.db"
+    Store(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    try:
+        store = Store.__new__(Store)
+        with pytest.raises(BenchbedError, match="locked by another writer for more than 0.2 s"):
+            Store.__init__(store, path, busy_timeout=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {plugins!r})
+    import toy_plugin
+    from benchbed.cells import make_cell
+    from benchbed.plugins import load_registry
+    from benchbed.runner import run_cells
+    from benchbed.store import Store
+
+    registry = load_registry(extra=[("toy", toy_plugin)], entry_point_plugins=False)
+    first = int(sys.argv[1])
+    cells = [make_cell(registry, "toy/noisy", "uniform", {{}}, s, "cpu") for s in range(first, first + 40)]
+    summary = run_cells(registry, Store({db!r}), cells, suite="shared", progress=False)
+    assert summary.ok == 40, summary
+    """
+)
+
+
+def test_two_processes_writing_one_store_both_succeed_and_nothing_is_lost(tmp_path):
+    from conftest import PLUGINS
+
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.format(plugins=str(PLUGINS), db=str(tmp_path / "r.db")))
+    writers = [subprocess.Popen([sys.executable, str(script), str(first)]) for first in (0, 40)]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    store = Store(tmp_path / "r.db")
+    assert store.query("SELECT count(*) AS n FROM cells WHERE status = 'ok'")[0]["n"] == 80
+    assert store.query("SELECT count(*) AS n FROM metric_values")[0]["n"] == 80
+    assert store.query("SELECT count(*) AS n FROM suite_cells")[0]["n"] == 80
+    assert store.query("SELECT count(*) AS n FROM runs WHERE status = 'ok'")[0]["n"] == 2
