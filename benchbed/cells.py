@@ -24,6 +24,8 @@ class Cell:
     seed: int
     device: str
     versions: dict[str, str] = field(hash=False)  # plugin@version behind task and model
+    split: str = "test"  # "validation" only while tuning
+    tuned_from: str | None = field(default=None, compare=False)  # the study params came from
 
     @property
     def key(self) -> str:
@@ -35,6 +37,7 @@ class Cell:
                 "seed": self.seed,
                 "device": self.device,
                 "versions": self.versions,
+                "split": self.split,
             },
             sort_keys=True,
             default=str,
@@ -48,7 +51,14 @@ class Cell:
 
 
 def make_cell(
-    registry: Registry, task: str, model: str, params: dict[str, Any], seed: int, device: str
+    registry: Registry,
+    task: str,
+    model: str,
+    params: dict[str, Any],
+    seed: int,
+    device: str,
+    split: str = "test",
+    tuned_from: str | None = None,
 ) -> Cell:
     """Check that `model` can solve `task` and takes `params`, and build the cell."""
     task_obj = registry.task(task)
@@ -59,6 +69,10 @@ def make_cell(
             f"model '{model}' cannot solve task '{task}': the task needs a "
             f"'{task_obj.kind.name}' ({task_obj.kind.description}), and '{model}' is a "
             f"{' / '.join(spec.kinds)}. Models for this task: {', '.join(solvers) or 'none'}"
+        )
+    if split not in task_obj.splits:
+        raise BenchbedError(
+            f"task '{task}' has no {split} split (it offers: {', '.join(task_obj.splits)})"
         )
     for name in params:
         if name not in spec.defaults:
@@ -79,6 +93,8 @@ def make_cell(
             "task": f"{task_owner.distribution}@{task_owner.version}",
             "model": f"{model_owner.distribution}@{model_owner.version}",
         },
+        split=split,
+        tuned_from=tuned_from,
     )
 
 

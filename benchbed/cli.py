@@ -51,10 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu, cuda")
     run.add_argument("--rerun", action="store_true", help="run cells even if already stored")
-    run.add_argument("--executor", default="serial", help="serial or process (a local pool)")
-    run.add_argument("--workers", type=int, help="processes for --executor process")
+    run.add_argument("--executor", default="serial", help="serial, process (a local pool) or dask")
+    run.add_argument("--workers", type=int, help="worker processes (process, dask)")
+    run.add_argument(
+        "--scheduler", help="a Dask scheduler, tcp://HOST:8786 (default: a LocalCluster)"
+    )
     run.add_argument("--db", help="results file (default: $BENCHBED_DB or ./benchbed.db)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    tune = commands.add_parser(
+        "tune",
+        help="tune a model's parameters on a task's validation split (optuna)",
+        description="Searches the space the model declares; the study and the best "
+        'parameters are stored in the results file, where suites use them as "tuned".',
+    )
+    tune.add_argument("task", metavar="TASK")
+    tune.add_argument("--model", required=True)
+    tune.add_argument("--trials", type=int, default=20)
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--device", default="auto")
+    tune.add_argument("--study", help="study name (default: TASK|MODEL)")
+    tune.add_argument("--resume", action="store_true", help="continue an existing study")
+    tune.add_argument("--db")
 
     results = commands.add_parser("results", help="print or export stored results")
     results.add_argument("--suite")
@@ -172,7 +190,12 @@ def cmd_run(args) -> int:
             raise BenchbedError(
                 "which suite? `benchbed run suite NAME` (see `benchbed list suites`)"
             )
-        suite = load_suite(registry, find_suite(registry, args.name), device)
+        suite = load_suite(
+            registry,
+            find_suite(registry, args.name),
+            device,
+            tuned=lambda study: Store(args.db).tuned(study),
+        )
         cells, suite_name = suite.cells, suite.name
     else:
         if args.name:
@@ -194,6 +217,7 @@ def cmd_run(args) -> int:
         rerun=args.rerun,
         executor=args.executor,
         workers=args.workers,
+        scheduler=args.scheduler,
         command=" ".join(sys.argv),
         progress=not args.no_progress,
     )
@@ -225,6 +249,32 @@ def _report(summary, store, single_cells) -> None:
         _print_table(
             ("metric", "value", "n"), [(r["metric"], _fmt(r["value"]), r["n"] or "") for r in rows]
         )
+
+
+def cmd_tune(args) -> int:
+    from benchbed.hardware import resolve_device
+    from benchbed.store import Store
+    from benchbed.tuning import tune
+
+    registry = _registry(args)
+    device = resolve_device(args.device)
+    best = tune(
+        registry,
+        Store(args.db),
+        args.task,
+        args.model,
+        args.trials,
+        device=device,
+        seed=args.seed,
+        study=args.study,
+        resume=args.resume,
+    )
+    print(
+        f"study {best['study']}: best {best['metric']} {best['best_value']:.4f} "
+        f"after {best['trials']} trials"
+    )
+    _print_table(("parameter", "value"), sorted(best["params"].items()))
+    return 0
 
 
 def cmd_results(args) -> int:
@@ -275,6 +325,7 @@ COMMANDS = {
     "list": cmd_list,
     "run": cmd_run,
     "results": cmd_results,
+    "tune": cmd_tune,
     "leaderboard": cmd_leaderboard,
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -13,6 +13,10 @@ from typing import TypeVar
 from benchbed.timing import Timer
 
 T = TypeVar("T")
+
+
+class Pruned(Exception):
+    """Raised by `Context.report` when the tuner stops an unpromising trial early."""
 
 
 def cache_root() -> Path:
@@ -41,6 +45,7 @@ class Context:
     plugin: str = "benchbed"
     show_progress: bool = True
     timer: Timer = field(default=None)  # type: ignore[assignment]
+    reporter: Callable[[int, float], bool] | None = None  # the tuner's pruner, while tuning
 
     def __post_init__(self) -> None:
         if self.timer is None:
@@ -55,6 +60,15 @@ class Context:
         path = cache_root() / self.plugin
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def report(self, step: int, value: float) -> None:
+        """Report an intermediate value of the main metric (e.g. after each epoch).
+
+        Outside tuning this does nothing; while tuning it lets the pruner stop a trial that
+        is doing worse than earlier ones at the same step (raises `Pruned`).
+        """
+        if self.reporter is not None and self.reporter(step, value):
+            raise Pruned(f"pruned at step {step} (value {value:.4g})")
 
     def rng(self, stream: int = 0):
         """A NumPy Generator derived from the cell's seed; `stream` separates independent uses."""

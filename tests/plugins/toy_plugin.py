@@ -47,6 +47,34 @@ class CountTask(Task):
         return Result({"toy_score": model.count(3)})
 
 
+SPLITS_SEEN = []  # which splits TargetTask was evaluated on, for the leakage test
+
+
+class TargetTask(Task):
+    """A tunable task: the score peaks at x = 1 on validation (x = 1.1 on test)."""
+
+    name = "toy/target"
+    kind = Kind("toy-guesser", "guess() -> float", methods=("guess",))
+    description = "how close the model's guess is to a hidden target"
+    metrics = ("toy_score",)
+    splits = ("test", "validation")
+
+    def evaluate(self, model, ctx):
+        SPLITS_SEEN.append(ctx.split)
+        target = 1.0 if ctx.split == "validation" else 1.1
+        for step in range(3):  # intermediate values, as an epoch loop would report them
+            ctx.report(step, -((model.guess() - target) ** 2) * (3 - step))
+        return Result({"toy_score": -((model.guess() - target) ** 2)})
+
+
+class Guesser:
+    def __init__(self, x=0.0):
+        self.x = x
+
+    def guess(self):
+        return self.x
+
+
 class Uniform:
     def __init__(self, low=0.0, delay=0.0):
         self.low, self.delay = low, delay
@@ -58,6 +86,20 @@ class Uniform:
 class Failing:
     def score(self, n, rng):
         raise RuntimeError("this model always fails")
+
+
+class Dying:
+    """Kills its own process, as an out-of-memory kill would; notes each attempt in a file."""
+
+    def __init__(self, attempts_file=""):
+        self.attempts_file = attempts_file
+
+    def score(self, n, rng):
+        import os
+
+        with open(self.attempts_file, "a") as f:
+            f.write("attempt\n")
+        os._exit(1)
 
 
 class Counter:
@@ -72,7 +114,7 @@ def benchbed_metrics():
 
 @benchbed.hookimpl
 def benchbed_tasks():
-    return [NoisyTask(), SleepyTask(), CountTask()]
+    return [NoisyTask(), SleepyTask(), CountTask(), TargetTask()]
 
 
 @benchbed.hookimpl
@@ -82,5 +124,14 @@ def benchbed_models():
             "uniform", ("toy-scorer",), Uniform, "uniform scores", {"low": 0.0, "delay": 0.0}
         ),
         ModelSpec("failing", ("toy-scorer",), Failing, "raises"),
+        ModelSpec("dying", ("toy-scorer",), Dying, "kills its process", {"attempts_file": ""}),
         ModelSpec("counter", ("toy-counter",), Counter, "counts"),
+        ModelSpec(
+            "guesser",
+            ("toy-guesser",),
+            Guesser,
+            "guesses x",
+            defaults={"x": 0.0},
+            search_space={"x": ("float", -2.0, 2.0)},
+        ),
     ]
