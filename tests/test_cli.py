@@ -101,77 +101,60 @@ def test_listing_imports_no_heavy_library(cli):
     subprocess.run([sys.executable, "-c", code], env=cli.env, check=True, capture_output=True)
 
 
-def test_a_suite_killed_with_sigkill_resumes_without_loss_or_duplicates(cli):
-    suites = cli.cwd / "suites"
-    suites.mkdir()
-    (suites / "slow.toml").write_text(
-        'seeds = [0, 1, 2, 3, 4, 5, 6, 7]\n[[grid]]\ntasks = ["toy/sleepy"]\nmodels = ["uniform"]\n'
+def _start_slow_suite(cli, cells: int) -> subprocess.Popen:
+    """`benchbed run suite slow` in the background: `cells` cells of 0.4 s each."""
+    (cli.cwd / "suites").mkdir()
+    (cli.cwd / "suites" / "slow.toml").write_text(
+        f"seeds = {list(range(cells))}\n"
+        '[[grid]]\ntasks = ["toy/sleepy"]\nmodels = ["uniform"]\n'
         "[grid.params.uniform]\ndelay = 0.4\n"
     )
-    db = cli.env["BENCHBED_DB"]
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "benchbed.cli", "run", "suite", "slow", "--no-progress"],
-        cwd=cli.cwd,
-        env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cwd=cli.cwd, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
-    def finished():
-        if not os.path.exists(db):
-            return []
-        with sqlite3.connect(db) as conn:
-            try:
-                return conn.execute("SELECT cell_key, finished_at FROM cells").fetchall()
-            except sqlite3.OperationalError:
-                return []
 
+def _stored_cells(db) -> dict[str, str]:
+    """cell key -> finished_at of the cells in the store (empty while it is being created)."""
+    if not os.path.exists(db):
+        return {}
+    with sqlite3.connect(db) as conn:
+        try:
+            return dict(conn.execute("SELECT cell_key, finished_at FROM cells").fetchall())
+        except sqlite3.OperationalError:
+            return {}
+
+
+def _wait_for_cells(db, count: int) -> None:
     deadline = time.time() + 60
-    while len(finished()) < 3 and time.time() < deadline:
+    while len(_stored_cells(db)) < count and time.time() < deadline:
         time.sleep(0.05)
+
+
+def test_a_suite_killed_with_sigkill_resumes_without_loss_or_duplicates(cli):
+    db = cli.env["BENCHBED_DB"]
+    proc = _start_slow_suite(cli, cells=8)
+    _wait_for_cells(db, 3)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    before = dict(finished())
+    proc.communicate()
+    before = _stored_cells(db)
     assert 3 <= len(before) < 8
 
     resumed = cli("run", "suite", "slow", "--no-progress", check=0)
     assert f"{len(before)} already stored" in resumed.stderr
-    after = dict(finished())
+    after = _stored_cells(db)
     assert len(after) == 8
-    assert all(
-        after[key] == stamp for key, stamp in before.items()
-    )  # finished cells kept as they were
+    assert all(after[key] == stamp for key, stamp in before.items())  # kept as they were
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM metric_values").fetchone()[0] == 8
         assert conn.execute("SELECT count(*) FROM suite_cells").fetchone()[0] == 8
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_what_finished(cli):
-    suites = cli.cwd / "suites"
-    suites.mkdir()
-    (suites / "slow.toml").write_text(
-        'seeds = [0, 1, 2, 3, 4, 5]\n[[grid]]\ntasks = ["toy/sleepy"]\nmodels = ["uniform"]\n'
-        "[grid.params.uniform]\ndelay = 0.4\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchbed.cli", "run", "suite", "slow", "--no-progress"],
-        cwd=cli.cwd,
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     db = cli.env["BENCHBED_DB"]
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        time.sleep(0.05)
-        if os.path.exists(db):
-            with sqlite3.connect(db) as conn:
-                try:
-                    if conn.execute("SELECT count(*) FROM cells").fetchone()[0] >= 2:
-                        break
-                except sqlite3.OperationalError:
-                    pass
+    proc = _start_slow_suite(cli, cells=6)
+    _wait_for_cells(db, 2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
