@@ -1,15 +1,17 @@
+from pathlib import Path
+
 import pytest
 
 from benchbed.cells import make_cell
 from benchbed.runner import run_cells
 from benchbed.store import Store
 
+PLUGINS = Path(__file__).parent / "plugins"  # the test plugins
+
 pytest.importorskip("distributed", reason="the Dask executor needs dask[distributed]")
 
 
 def test_a_local_dask_cluster_gives_the_serial_results(registry, tmp_path, monkeypatch):
-    from conftest import PLUGINS
-
     monkeypatch.setenv("PYTHONPATH", str(PLUGINS))  # workers import the toy plugin
     cells = [
         make_cell(registry, "toy/noisy", m, {}, s, "cpu")
@@ -36,8 +38,6 @@ def test_a_local_dask_cluster_gives_the_serial_results(registry, tmp_path, monke
 def test_a_cell_whose_worker_dies_is_retried_once_then_stored_as_failed(
     registry, tmp_path, monkeypatch
 ):
-    from conftest import PLUGINS
-
     monkeypatch.setenv("PYTHONPATH", str(PLUGINS))
     attempts = tmp_path / "attempts"
     cells = [

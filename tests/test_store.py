@@ -2,11 +2,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from benchbed import BenchbedError
 from benchbed.store import SCHEMA_VERSION, Store
+
+PLUGINS = Path(__file__).parent / "plugins"  # the test plugins
 
 
 def test_a_new_store_records_its_schema_version_and_uses_wal(tmp_path):
@@ -98,8 +101,6 @@ WRITER = textwrap.dedent(
 
 
 def test_two_processes_writing_one_store_both_succeed_and_nothing_is_lost(tmp_path):
-    from conftest import PLUGINS
-
     script = tmp_path / "writer.py"
     script.write_text(WRITER.format(plugins=str(PLUGINS), db=str(tmp_path / "r.db")))
     writers = [subprocess.Popen([sys.executable, str(script), str(first)]) for first in (0, 40)]

@@ -1,0 +1,1 @@
+"""benchbed-text2sql: text-to-SQL benchmarks with sandboxed, test-suite execution accuracy."""

