@@ -1,0 +1,1 @@
+"""Shared data loaders that several plugins use: `benchbed.data.images` (MNIST, Fashion-MNIST, digits) and others."""

@@ -1,0 +1,1 @@
+"""benchbed-continual: continual-learning benchmarks and methods on one shared training loop."""

@@ -1,0 +1,148 @@
+"""The entry point of benchbed-continual: the hooks benchbed calls.
+
+Nothing here imports torch: methods are imported when a model is built, data when a task runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import benchbed
+from benchbed import HIGHER, LOWER, Metric, ModelSpec
+
+PROTOCOL = {"lr": None, "iters": None, "batch_size": None}  # None: the task's protocol
+
+# name -> (module:class, description, its own parameters with defaults)
+METHODS = {
+    "naive": ("naive:Naive", "fine-tuning on each context in turn (lower bound)", {}),
+    "joint": ("joint:Joint", "trains on all contexts seen so far (upper bound)", {}),
+    "ewc": (
+        "ewc:EWC",
+        "elastic weight consolidation (Kirkpatrick et al. 2017); lambda None = Hsu et al.'s value",
+        {"ewc_lambda": None},
+    ),
+    "online-ewc": (
+        "ewc:OnlineEWC",
+        "online EWC (Schwarz et al. 2018): one running Fisher, decay gamma",
+        {"ewc_lambda": None, "gamma": 1.0},
+    ),
+    "si": (
+        "si:SI",
+        "synaptic intelligence (Zenke et al. 2017); c None = Hsu et al.'s value",
+        {"si_c": None, "xi": 0.1},
+    ),
+    "lwf": (
+        "lwf:LwF",
+        "learning without forgetting (Li & Hoiem 2016)",
+        {"temperature": 2.0, "lwf_lambda": 1.0},
+    ),
+    "replay": (
+        "replay:Replay",
+        "experience replay with a reservoir buffer (Chaudhry et al. 2019)",
+        {"memory": None},
+    ),
+    "agem": (
+        "agem:AGEM",
+        "averaged gradient episodic memory (Chaudhry et al. 2019)",
+        {"memory": None, "reference_batch": 256},
+    ),
+    "icarl": (
+        "icarl:ICaRL",
+        "iCaRL (Rebuffi et al. 2017): herding, nearest mean of exemplars",
+        {"memory": None},
+    ),
+    "derpp": (
+        "derpp:DERpp",
+        "dark experience replay++ (Buzzega et al. 2020)",
+        {"memory": None, "alpha": 0.2, "beta": 1.0},
+    ),
+}
+
+
+def _factory(target: str):
+    module, cls = target.split(":")
+
+    def build(**params):
+        return getattr(importlib.import_module(f"benchbed_continual.methods.{module}"), cls)(
+            **params
+        )
+
+    build.__name__ = f"build_{module}"
+    return build
+
+
+@benchbed.hookimpl
+def benchbed_tasks():
+    from benchbed_continual.benchmarks import all_tasks
+
+    return all_tasks()
+
+
+@benchbed.hookimpl
+def benchbed_models():
+    return [
+        ModelSpec(
+            name,
+            kinds=("continual-learner",),
+            factory=_factory(target),
+            description=description,
+            defaults={**own, **PROTOCOL},
+            search_space={"lr": ("log", 1e-4, 1e-2)},
+        )
+        for name, (target, description, own) in METHODS.items()
+    ]
+
+
+@benchbed.hookimpl
+def benchbed_metrics():
+    return [
+        Metric("average_accuracy", HIGHER, "mean accuracy over all contexts after the last one"),
+        Metric(
+            "average_incremental_accuracy",
+            HIGHER,
+            "mean over steps of the accuracy on the contexts seen so far (Rebuffi et al. 2017)",
+        ),
+        Metric(
+            "forgetting",
+            LOWER,
+            "best earlier accuracy minus final accuracy, per context (Chaudhry et al. 2018)",
+        ),
+        Metric(
+            "backward_transfer",
+            HIGHER,
+            "final minus just-trained accuracy (Lopez-Paz & Ranzato 2017)",
+        ),
+        Metric(
+            "forward_transfer",
+            HIGHER,
+            "accuracy on a context before training it, minus a random init's (Lopez-Paz & Ranzato 2017)",
+        ),
+        Metric(
+            "intransigence",
+            LOWER,
+            "joint learner's accuracy minus this learner's, on each context just trained (Chaudhry et al. 2018)",
+        ),
+        Metric(
+            "a_auc",
+            HIGHER,
+            "online: mean accuracy on the data seen so far, evaluated along the stream (Koh et al. 2022)",
+        ),
+        Metric("a_last", HIGHER, "online: accuracy on all test data at the end of the stream"),
+    ]
+
+
+@benchbed.hookimpl
+def benchbed_suites():
+    return sorted((Path(__file__).parent / "suites").glob("*.toml"))
+
+
+@benchbed.hookimpl
+def benchbed_figures(task, artifact_name, artifact):
+    if artifact_name != "accuracy_matrix" or not str(getattr(task, "name", "")).startswith(
+        "continual/"
+    ):
+        return None
+    from benchbed_continual.figures import accuracy_matrix_svg
+
+    return accuracy_matrix_svg(artifact["R"], title=f"{task.name}: accuracy matrix")
