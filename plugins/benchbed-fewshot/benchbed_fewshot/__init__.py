@@ -1,0 +1,3 @@
+"""benchbed-fewshot: N-way K-shot episodic classification with inductive and transductive methods."""
+
+__version__ = "0.1.0"

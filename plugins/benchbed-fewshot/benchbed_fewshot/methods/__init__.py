@@ -1,0 +1,1 @@
+"""Few-shot methods, one per module; each class has predict(EpisodeBatch) -> (E, N*Q) labels."""
