@@ -41,6 +41,15 @@ def benchbed_figures(task, artifact_name: str, artifact) -> str | None:
 
 
 @hookspec
+def benchbed_suite_figures(suite: str, rows: list) -> list | None:
+    """Draw figures that span several tasks of a suite (e.g. accuracy against shots).
+
+    `rows` has one dict per leaderboard row of the suite: task, model, params (dict), device
+    (its label), metric (the task's main metric), mean, low and high (the 95% interval; NaN
+    when there is none) and n. Return a list of (title, SVG string) pairs, or None."""
+
+
+@hookspec
 def benchbed_run_started(run_id: str, suite: str | None, cells: list) -> None:
     """A run is about to execute `cells` (those not already stored). For reporters."""
 

@@ -446,3 +446,33 @@ def test_templates_and_assets_ship_in_the_wheel(store, tmp_path):
     )  # fmt: skip
     assert (tmp_path / "site" / "style.css").is_file()
     assert "<table" in (tmp_path / "site" / "index.html").read_text()
+
+
+class AcrossTasks(Toy):
+    """Draws one figure across a suite's tasks from the rows it is given."""
+
+    seen: dict = {}
+
+    @benchbed.hookimpl
+    def benchbed_suite_figures(self, suite, rows):
+        AcrossTasks.seen[suite] = rows
+        if suite == "broken-suite":
+            raise RuntimeError("cannot draw")
+        means = " ".join(f"{r['task']}={r['mean']:.2f}" for r in rows)
+        return [("means", f'<svg xmlns="http://www.w3.org/2000/svg"><text>{means}</text></svg>')]
+
+
+def test_suite_pages_show_figures_that_span_tasks(store, tmp_path):
+    registry = registry_for(AcrossTasks())
+    put(store, registry, "toy/acc", "alpha", 0, {"accuracy": [1.0, 0.0, 1.0, 1.0]}, suite="both")
+    put(store, registry, "toy/loss", "beta", 0, {"loss": 0.25, "accuracy": 0.5}, suite="both")
+    put(store, registry, "toy/acc", "beta", 0, {"accuracy": 0.5}, suite="broken-suite")
+    build_site([store.path], tmp_path / "site", registry=registry)
+    pages = {p.name: p.read_text() for p in (tmp_path / "site").glob("suite-*.html")}
+    both = next(text for name, text in pages.items() if name.startswith("suite-both"))
+    assert "means · across this suite" in both and "drawn by toy" in both
+    broken = next(text for name, text in pages.items() if name.startswith("suite-broken"))
+    assert "across this suite" not in broken  # a failing hook costs only its figure
+    rows = {r["task"]: r for r in AcrossTasks.seen["both"]}
+    assert rows["toy/acc"]["mean"] == pytest.approx(0.75) and rows["toy/acc"]["metric"] == "accuracy"
+    assert rows["toy/loss"]["mean"] == pytest.approx(0.25) and rows["toy/loss"]["metric"] == "loss"

@@ -43,6 +43,7 @@ class Page:
     name: str
     stem: str
     sections: list[Section] = field(default_factory=list)
+    figures: list[plots.SuiteFigure] = field(default_factory=list)  # across the suite's tasks
 
     @property
     def tables(self) -> list[Table]:
@@ -126,6 +127,7 @@ def _build(results: source.Results, out: Path, registry) -> Path:
             elif chosen:
                 page.sections.append(section(task_page.name, chosen))
         if page.sections:
+            page.figures = plots.suite_figures(suite, page.tables, registry)
             suite_pages.append(page)
 
     meta = {

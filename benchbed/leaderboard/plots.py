@@ -161,13 +161,51 @@ def plugin_figures(table: Table, registry, results, cache: dict) -> list[Figure]
         for name in cell.artifact_names:
             if (cell.key, name) not in cache:
                 plugin, svg = draw(registry, task, name, results.artifact(cell, name))
-                uri = None
-                if svg is not None:
-                    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+                uri = _data_uri(svg) if svg is not None else None
                 cache[(cell.key, name)] = (plugin, uri)
             plugin, uri = cache[(cell.key, name)]
             figures.append(Figure(name, row, cell.seed, plugin, uri))
     return figures
+
+
+@dataclass
+class SuiteFigure:
+    title: str
+    plugin: str
+    data_uri: str
+
+
+def suite_figures(suite: str, tables: list[Table], registry) -> list[SuiteFigure]:
+    """Figures across a suite's tasks, from plugins' `benchbed_suite_figures` hooks."""
+    rows = [
+        {
+            "task": table.task,
+            "model": row.model,
+            "params": row.params,
+            "device": row.device_label,
+            "metric": table.main_metric,
+            "mean": row.quality.interval.mean,
+            "low": row.quality.interval.low,
+            "high": row.quality.interval.high,
+            "n": row.quality.interval.n,
+        }
+        for table in tables
+        for row in table.rows
+        if row.quality is not None
+    ]
+    figures = []
+    for plugin, drawn in registry.call_each("benchbed_suite_figures", suite=suite, rows=rows):
+        for title, svg in drawn or []:
+            if isinstance(svg, str) and "<svg" in svg:
+                figures.append(SuiteFigure(str(title), plugin, _data_uri(svg)))
+            else:
+                log.warning("plugin '%s' drew suite figure '%s' as non-SVG", plugin, title)
+    return figures
+
+
+def _data_uri(svg: str) -> str:
+    """Plugin SVG goes in as an image, so any script inside it never runs."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 def draw(registry, task, name: str, artifact: Any) -> tuple[str | None, str | None]:

@@ -144,3 +144,16 @@ def benchbed_figures(task, artifact_name, artifact):
     from benchbed_fewshot.figures import histogram_svg
 
     return histogram_svg(artifact["counts"], title=task.name)
+
+
+@benchbed.hookimpl
+def benchbed_suite_figures(suite, rows):
+    """Accuracy against shots for each few-shot benchmark run with more than one shot count."""
+    from benchbed_fewshot.figures import accuracy_by_shots, shots_svg
+
+    figures = []
+    for (benchmark, ways), series in sorted(accuracy_by_shots(rows).items()):
+        if len({p[0] for points in series.values() for p in points}) > 1:
+            title = f"{benchmark}, {ways}-way"
+            figures.append((f"{title}: accuracy against shots", shots_svg(title, series)))
+    return figures

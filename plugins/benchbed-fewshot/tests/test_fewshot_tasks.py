@@ -109,3 +109,29 @@ def test_histogram_figure_for_the_leaderboard(ctx):
     )
     assert svg.startswith("<svg") and svg.count("<rect") == 20
     assert benchbed_figures(task=task, artifact_name="accuracy_ci95", artifact={}) is None
+
+
+def test_accuracy_against_shots_is_drawn_per_benchmark_with_more_than_one_shot_count():
+    import math
+
+    from benchbed_fewshot import plugin
+    from benchbed_fewshot.figures import accuracy_by_shots
+
+    def row(task, model, mean, low=math.nan, high=math.nan):
+        return {"task": task, "model": model, "params": {}, "device": "CPU: x", "metric": "accuracy",
+                "mean": mean, "low": low, "high": high, "n": 3}  # fmt: skip
+
+    rows = [
+        row("fewshot/digits/5way-5shot", "protonet", 0.89, 0.88, 0.90),
+        row("fewshot/digits/5way-1shot", "protonet", 0.74, 0.73, 0.75),
+        row("fewshot/digits/5way-1shot", "tim-adm", 0.85),
+        row("fewshot/wordnet/5way-1shot", "protonet", 0.60),  # one shot count: no figure
+        row("continual/split-mnist/class-il", "naive", 0.2),  # not a few-shot task
+    ]
+    groups = accuracy_by_shots(rows)
+    assert set(groups) == {("digits", 5), ("wordnet", 5)}
+    assert groups[("digits", 5)]["protonet"] == [(1, 0.74, 0.73, 0.75), (5, 0.89, 0.88, 0.90)]
+    figures = plugin.benchbed_suite_figures(suite="fewshot", rows=rows)
+    assert [title for title, _ in figures] == ["digits, 5-way: accuracy against shots"]
+    svg = figures[0][1]
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2 and "1-shot" in svg and "5-shot" in svg
