@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchbed_cascades import weights
+from benchbed import lms
 from benchbed_cascades.datasets import Dataset, Question
 
 PROMPT_VERSION = "qa-fewshot-1"
@@ -54,7 +54,7 @@ def prompt(dataset: Dataset, question: Question) -> str:
 
 def cache_key(model: str, dataset: Dataset, max_new_tokens: int) -> str:
     payload = json.dumps(
-        [weights.identity(model), dataset.name, dataset.version, PROMPT_VERSION, max_new_tokens]
+        [lms.identity(model), dataset.name, dataset.version, PROMPT_VERSION, max_new_tokens]
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -143,7 +143,7 @@ class Generator:
             torch.set_num_threads(threads)
         start = time.perf_counter()
         self.name, self.device = model, device
-        self.tokenizer, self.model = weights.load(model, device)
+        self.tokenizer, self.model = lms.load(model, device)
         self.load_seconds = time.perf_counter() - start
         self.layers = self._decoder_layers()
         self.mid_layer = len(self.layers) // 2

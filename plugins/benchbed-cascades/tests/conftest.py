@@ -10,12 +10,3 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCHBED_CACHE", str(tmp_path))
     return tmp_path
 
-
-def require(asset_check):
-    """Skip with the install command when an offline asset is missing."""
-    from benchbed.assets import MissingAsset
-
-    try:
-        return asset_check()
-    except MissingAsset as exc:
-        pytest.skip(str(exc))

@@ -1,7 +1,8 @@
 import pytest
 from benchbed_cascades import datasets
 from benchbed_cascades.datasets import Question, canonical, expand, quality
-from conftest import require
+
+from benchbed.testing import require_asset
 
 
 def test_quiz_pattern_language():
@@ -34,7 +35,7 @@ def test_numeric_match_for_arithmetic():
 
 
 def test_quiz_loader_reads_the_bsdgames_files():
-    ds = require(datasets.load_quiz)
+    ds = require_asset(datasets.load_quiz)
     assert len(ds.questions) > 900
     assert len({q.id for q in ds.questions}) == len(ds.questions)
     by_text = {q.question: q for q in ds.questions}
@@ -44,14 +45,14 @@ def test_quiz_loader_reads_the_bsdgames_files():
 
 
 def test_fanoutqa_single_hop_sub_questions():
-    ds = require(datasets.load_fanoutqa)
+    ds = require_asset(datasets.load_fanoutqa)
     assert len(ds.questions) > 1000
     assert all(q.answers and q.answers[0] for q in ds.questions)
     assert any(q.question == "What is the batting hand of Pat Burrell?" for q in ds.questions)
 
 
 def test_reasoning_gym_arithmetic():
-    ds = require(lambda: datasets.load_arithmetic(50))
+    ds = require_asset(lambda: datasets.load_arithmetic(50))
     assert len(ds.questions) == 50 and all(q.numeric for q in ds.questions)
     q = ds.questions[0]
     assert quality(q, q.answers[0]) == 1.0

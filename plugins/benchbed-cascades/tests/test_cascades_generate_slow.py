@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from benchbed_cascades import datasets, weights
+from benchbed_cascades import datasets
 from benchbed_cascades.generate import Generator, generations, prompt
-from conftest import require
 
-from benchbed import Context
+from benchbed import Context, lms
+from benchbed.testing import require_asset
 
 pytestmark = pytest.mark.slow
 
@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow
 def test_generation_log_probs_match_a_teacher_forced_pass_and_are_cached(cache):
     import torch
 
-    require(lambda: weights.gguf_path("smollm2-135m"))
-    ds = require(datasets.load_quiz)
+    require_asset(lambda: lms.gguf_path("smollm2-135m"))
+    ds = require_asset(datasets.load_quiz)
     questions = ds.questions[:3]
     ctx = Context(seed=0, plugin="cascades", show_progress=False)
     gens, info = generations(

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 from benchbed_cascades import tasks
-from conftest import require
 from test_cascades_task import fake_generations
 
 from benchbed import Context
 from benchbed.plugins import load_registry
+from benchbed.testing import require_asset
 
 
 def test_registered():
@@ -39,7 +39,7 @@ def test_quick_suite_through_the_cli(cache, tmp_path):
     oracle's AUC-DF bounds every rule's."""
     exe = shutil.which("benchbed") or pytest.skip("the benchbed command is not on PATH")
     task = tasks.CascadeTask("quiz", "smol135m-qwen0.5b", 40, variant="-40")
-    require(lambda: fake_generations(task, Context(plugin="cascades"), np.random.default_rng(1)))
+    require_asset(lambda: fake_generations(task, Context(plugin="cascades"), np.random.default_rng(1)))
     db = str(tmp_path / "r.db")
     run = subprocess.run([exe, "run", "suite", "cascades-quick", "--db", db, "--no-progress"],
                          capture_output=True, text=True, timeout=300)  # fmt: skip

@@ -5,9 +5,9 @@ import pytest
 from benchbed_cascades import datasets, figures, tasks
 from benchbed_cascades.generate import Generation, GenerationCache
 from benchbed_cascades.rules import ChowQuantile, Oracle, PostHoc, Random
-from conftest import require
 
 from benchbed import Context
+from benchbed.testing import require_asset
 
 
 def fake_generations(task, ctx, rng):
@@ -34,7 +34,7 @@ def fake_generations(task, ctx, rng):
 def task_and_ctx(cache):
     task = tasks.CascadeTask("quiz", "smol135m-qwen0.5b", 60)
     ctx = Context(seed=3, plugin="cascades", show_progress=False)
-    require(lambda: fake_generations(task, ctx, np.random.default_rng(0)))
+    require_asset(lambda: fake_generations(task, ctx, np.random.default_rng(0)))
     return task, ctx
 
 
@@ -95,7 +95,7 @@ def test_oracle_bounds_every_rule_and_embed_1_2_pays_the_large_prefix(task_and_c
 def test_generation_cache_keeps_what_another_process_added(cache):
     from benchbed_cascades.generate import GenerationCache
 
-    ds = require(datasets.load_quiz)
+    ds = require_asset(datasets.load_quiz)
     folder = cache / "gen"
     g = Generation("x", np.log([0.5]), np.zeros(2), np.ones(2), 0.1, 0.01, 1, (7,))
     a = GenerationCache(folder, "m", ds, 24)

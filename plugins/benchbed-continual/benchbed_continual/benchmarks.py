@@ -201,8 +201,9 @@ class ContinualTask(Task):
                 if t < T - 1:
                     R.append(self.accuracies(model, tests))
         n_test = sum(len(y) for _, y in tests)
+        hits = [[] for _ in tests]
         with ctx.timer.phase("inference", items=n_test, batch_size=1000) as inference:
-            R.append(self.accuracies(model, tests, inference))
+            R.append(self.accuracies(model, tests, inference, hits=hits))
         reference = self.reference(stream, setting, ctx)
         online = {}
         if self.every:
@@ -213,7 +214,7 @@ class ContinualTask(Task):
         return Result(
             metrics={
                 **online,
-                "average_accuracy": Score.mean_of(M.final_accuracies(R), unit="context"),
+                "average_accuracy": Score.mean_of(_item_scores(hits), unit="test item"),
                 "average_incremental_accuracy": Score.mean_of(
                     M.incremental_accuracies(R), unit="context"
                 ),
@@ -246,17 +247,22 @@ class ContinualTask(Task):
         return correct / sum(len(y) for _, y in tests)
 
     @staticmethod
-    def accuracies(model, tests, phase=None, batch: int = 1000) -> list[float]:
+    def accuracies(model, tests, phase=None, batch: int = 1000, hits=None) -> list[float]:
+        """Accuracy on each context's test set; `hits[j]` collects context j's per-item
+        correctness when given."""
         out = []
         for j, (x, y) in enumerate(tests):
             correct = 0
             for start in range(0, len(x), batch):
                 xb, yb = x[start : start + batch], y[start : start + batch]
                 if phase is None:
-                    correct += int((model.predict(xb, j) == yb).sum())
+                    ok = model.predict(xb, j) == yb
                 else:
                     with phase.step(items=len(xb)):
-                        correct += int((model.predict(xb, j) == yb).sum())
+                        ok = model.predict(xb, j) == yb
+                correct += int(ok.sum())
+                if hits is not None:
+                    hits[j].append(ok.cpu())
             out.append(correct / len(x))
         return out
 
@@ -282,6 +288,17 @@ class ContinualTask(Task):
         partial.write_text(json.dumps(reference))
         partial.replace(path)
         return reference
+
+
+def _item_scores(hits) -> list[float]:
+    """Final per-test-item correctness, item i of context j weighted N / (T * n_j), so that
+    the mean is the average accuracy (the mean of per-context accuracies) and intervals and
+    paired tests between models work on items, the same test items for every model."""
+    import torch
+
+    per_context = [torch.cat(h).double() for h in hits]
+    n, t = sum(len(h) for h in per_context), len(per_context)
+    return torch.cat([h * (n / (t * len(h))) for h in per_context]).tolist()
 
 
 def _score(per_context) -> Score:

@@ -13,7 +13,7 @@ from benchbed_fewshot.methods.laplacianshot import LaplacianShot, bound_update, 
 from benchbed_fewshot.methods.logreg import LogisticRegression
 from benchbed_fewshot.methods.nearest_centroid import NearestCentroid
 from benchbed_fewshot.methods.tim import TIMADM, TIMGD
-from conftest import accuracy, digits_batch
+from fewshot_helpers import accuracy, digits_batch
 
 from benchbed import BenchbedError
 

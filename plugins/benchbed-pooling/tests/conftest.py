@@ -17,12 +17,3 @@ def ctx(tmp_path, monkeypatch):
     monkeypatch.setenv("MTEB_CACHE", str(tmp_path / "mteb"))
     return Context(seed=0, plugin="pooling", show_progress=False)
 
-
-def require(callable_):
-    """Skip with the install command when an offline asset is missing."""
-    from benchbed.assets import MissingAsset
-
-    try:
-        return callable_()
-    except MissingAsset as exc:
-        pytest.skip(str(exc))

@@ -3,11 +3,11 @@
 import pytest
 from benchbed_pooling import data
 
-from conftest import require
+from benchbed.testing import require_asset
 
 
 def test_lee_pairs_are_the_upper_triangle_of_the_judgement_matrix():
-    pairs = require(data.lee_pairs)
+    pairs = require_asset(data.lee_pairs)
     assert len(pairs.scores) == 50 * 49 // 2
     assert (pairs.low, pairs.high) == (0.0, 1.0)
     # similarities0-1.txt, row 0: "1 0.3 0.24 ..." -> pair (doc 0, doc 1) is 0.3
@@ -16,15 +16,15 @@ def test_lee_pairs_are_the_upper_triangle_of_the_judgement_matrix():
 
 
 def test_word_similarity_sets_have_their_published_sizes():
-    simlex = require(data.simlex_pairs)
-    wordsim = require(data.wordsim_pairs)
+    simlex = require_asset(data.simlex_pairs)
+    wordsim = require_asset(data.wordsim_pairs)
     assert len(simlex.scores) == 999 and len(wordsim.scores) == 353
     assert (simlex.first[0], simlex.second[0], simlex.scores[0]) == ("old", "new", 1.58)
     assert (wordsim.first[0], wordsim.second[0], wordsim.scores[0]) == ("love", "sex", 6.77)
 
 
 def test_training_triplets_never_use_an_evaluation_synset():
-    triplets = require(lambda: data.training_triplets(300))
+    triplets = require_asset(lambda: data.training_triplets(300))
     eval_glosses = {g.definition for g in data.wordnet_split("eval")}
     train_glosses = {g.definition for g in data.wordnet_split("train")}
     for t in triplets:
@@ -36,7 +36,7 @@ def test_training_triplets_never_use_an_evaluation_synset():
 
 
 def test_class_subsets_are_fixed_and_balanced():
-    a = require(lambda: data.labelled_texts("fortunes", 16))
+    a = require_asset(lambda: data.labelled_texts("fortunes", 16))
     b = data.labelled_texts("fortunes", 16)
     assert a == b
     counts = {}
@@ -46,7 +46,7 @@ def test_class_subsets_are_fixed_and_balanced():
 
 
 def test_retrieval_relevance_is_the_synonym_set():
-    r = require(lambda: data.gloss_to_word(50))
+    r = require_asset(lambda: data.gloss_to_word(50))
     assert len(r.queries) == 50
     for _q, docs in r.relevant.items():
         assert docs and all(d in r.corpus for d in docs)

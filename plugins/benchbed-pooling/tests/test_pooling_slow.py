@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from conftest import require
+from benchbed.testing import require_asset
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def test_mean_pooled_minilm_gives_sentence_transformers_scores(task, ctx):
     from benchbed_pooling.tasks import TASKS, MtebTask
 
     name = {v: k for k, v in TASKS.items()}[task]
-    ours = require(lambda: MtebTask(name, task).evaluate(PoolingModel("mean"), ctx))
+    ours = require_asset(lambda: MtebTask(name, task).evaluate(PoolingModel("mean"), ctx))
     theirs = MtebTask(name, task).evaluate(SentenceTransformerReference(), ctx)
     a, b = ours.artifacts["mteb_scores"], theirs.artifacts["mteb_scores"]
     compared = [k for k in a if k in b and not k.startswith("nauc") and isinstance(a[k], float)]
@@ -41,7 +41,7 @@ def test_trained_pooler_beats_untrained_on_held_out_pairs(design, ctx):
     from benchbed_pooling.encoder import PoolingModel
 
     model = PoolingModel(design, train_pairs=1200, epochs=2)
-    require(lambda: model.setup(ctx))
+    require_asset(lambda: model.setup(ctx))
     # the end of the shuffled training-part list: no anchor the pooler was trained on
     held_out = data.training_triplets()[-640:]
     assert not {t.anchor for t in held_out} & {t.anchor for t in data.training_triplets(1200)}
@@ -63,7 +63,7 @@ def test_trained_pooler_beats_untrained_on_held_out_pairs(design, ctx):
 def test_decoder_causal_and_bidirectional_attention(ctx):
     from benchbed_pooling.backbone import Backbone
 
-    causal = require(lambda: Backbone("smollm2-135m", attention="causal"))
+    causal = require_asset(lambda: Backbone("smollm2-135m", attention="causal"))
     assert causal.is_decoder and causal.num_layers == 31
     tokens = causal.tokenize(["The cat", "The dog sat"])
     last = tokens["attention_mask"].sum(1) - 1
@@ -86,7 +86,7 @@ def test_speed_task_reports_both_comparisons(ctx):
     from benchbed_pooling.encoder import PoolingModel
     from benchbed_pooling.tasks import SpeedTask
 
-    result = require(lambda: SpeedTask().evaluate(PoolingModel("mean"), ctx))
+    result = require_asset(lambda: SpeedTask().evaluate(PoolingModel("mean"), ctx))
     assert result.metrics["speedup_vs_st"].value > 0
     assert 0 < result.metrics["one_pass_saving"].value < 1
     phases = {r.phase for r in ctx.timer.records}

