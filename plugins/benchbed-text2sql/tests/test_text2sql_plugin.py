@@ -40,25 +40,24 @@ def test_real_spider_task_explains_the_variable(ctx, monkeypatch):
 def test_quick_suite_through_the_cli(ctx, tmp_path):
     """`benchbed run suite text2sql-quick`: both cells succeed, the oracle scores 100%."""
     import json
-    import shutil
-
+    
     import pytest
     from benchbed_text2sql import tasks
     from text2sql_helpers import need
 
     need(tasks.chinook, ctx)
     pytest.importorskip("transformers")
-    exe = shutil.which("benchbed") or pytest.skip("the benchbed command is not on PATH")
+    benchbed = [sys.executable, "-m", "benchbed.cli"]  # the command, in this environment
     db = str(tmp_path / "r.db")
     run = subprocess.run(
-        [exe, "run", "suite", "text2sql-quick", "--db", db, "--no-progress"],
+        [*benchbed, "run", "suite", "text2sql-quick", "--db", db, "--no-progress"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     out = subprocess.run(
-        [exe, "results", "--db", db, "--format", "json"], capture_output=True, text=True, check=True
+        [*benchbed, "results", "--db", db, "--format", "json"], capture_output=True, text=True, check=True
     )
     rows = {(r["model"], r["metric"]): r["value"] for r in json.loads(out.stdout)}
     assert rows[("gold-sql", "execution_accuracy")] == 1.0
