@@ -13,6 +13,7 @@ Exit status: 0 success, 1 some cells failed, 2 a user error, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -185,6 +186,8 @@ def cmd_run(args) -> int:
 
     registry = _registry(args)
     device = resolve_device(args.device)
+    # Opened on first use, so a suite or name that is refused leaves no results file behind.
+    store = functools.cache(lambda: Store(args.db))
     if args.target == "suite":
         if not args.name:
             raise BenchbedError(
@@ -194,7 +197,7 @@ def cmd_run(args) -> int:
             registry,
             find_suite(registry, args.name),
             device,
-            tuned=lambda study: Store(args.db).tuned(study),
+            tuned=lambda study: store().tuned(study),
         )
         cells, suite_name = suite.cells, suite.name
     else:
@@ -207,11 +210,10 @@ def cmd_run(args) -> int:
         params = dict(parse_param(p) for p in args.param)
         cells = [make_cell(registry, args.target, args.model, params, args.seed, device)]
         suite_name = None
-    store = Store(args.db)
-    print(f"{len(cells)} cells on {device}; results in {store.path}", file=sys.stderr)
+    print(f"{len(cells)} cells on {device}; results in {store().path}", file=sys.stderr)
     summary = run_cells(
         registry,
-        store,
+        store(),
         cells,
         suite=suite_name,
         rerun=args.rerun,
@@ -221,7 +223,7 @@ def cmd_run(args) -> int:
         command=" ".join(sys.argv),
         progress=not args.no_progress,
     )
-    _report(summary, store, cells if suite_name is None else None)
+    _report(summary, store(), cells if suite_name is None else None)
     return summary.exit_status
 
 

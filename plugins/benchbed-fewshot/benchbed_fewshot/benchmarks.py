@@ -9,6 +9,7 @@ Fashion-MNIST; see backbone.py).
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,15 +27,16 @@ class FeatureSet:
 
 
 @dataclass(frozen=True)
-class Benchmark:
+class Benchmark(ABC):
     name: str
     description: str
     episodes: int  # the protocol's number of test episodes
     splits: tuple[str, ...] = ("test", "validation")
     slow: bool = False  # needs a real asset beyond scikit-learn, or minutes of preparation
 
+    @abstractmethod
     def load(self, ctx) -> FeatureSet:
-        raise NotImplementedError
+        """The features, labels and class split the episodes are drawn from."""
 
 
 def stable_subset(ids: list[str], limit: int) -> list[int]:
@@ -65,9 +67,9 @@ class TextBenchmark(Benchmark):
 
     per_class: int = 300  # items kept per class (a fixed subset) to bound encoding time
 
+    @abstractmethod
     def items(self) -> tuple[list[str], list[str], list[str]]:
         """(ids, texts, labels) of every item."""
-        raise NotImplementedError
 
     def load(self, ctx) -> FeatureSet:
         from benchbed.encoders import DEFAULT_MODEL, encode

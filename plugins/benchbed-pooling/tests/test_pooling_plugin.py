@@ -1,19 +1,15 @@
 """Registration: cheap import, every task and design listed, suites valid, significance."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from benchbed.testing import heavy_imports
+
 
 def test_entry_point_module_imports_no_heavy_library():
-    code = (
-        "import sys, benchbed_pooling.plugin as p; p.benchbed_tasks(); p.benchbed_models(); "
-        "print([m for m in ('torch', 'transformers', 'mteb', 'datasets') if m in sys.modules])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("torch", "transformers", "mteb", "datasets")
+    assert heavy_imports("benchbed_pooling.plugin", heavy) == []
 
 
 def test_registry_has_the_tasks_designs_and_suites():

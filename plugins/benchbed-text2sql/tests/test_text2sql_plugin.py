@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from benchbed.plugins import load_registry
+from benchbed.testing import heavy_imports
 
 
 def test_registered():
@@ -17,13 +18,8 @@ def test_registered():
 
 
 def test_entry_point_import_is_light():
-    code = (
-        "import sys, benchbed_text2sql.plugin as p; p.benchbed_tasks(); p.benchbed_models(); p.benchbed_metrics(); "
-        "p.benchbed_suites(); heavy = {'torch', 'transformers', 'sqlglot', 'numpy'} & set(sys.modules); "
-        "print(sorted(heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("torch", "transformers", "sqlglot", "numpy")
+    assert heavy_imports("benchbed_text2sql.plugin", heavy) == []
 
 
 def test_real_spider_task_explains_the_variable(ctx, monkeypatch):

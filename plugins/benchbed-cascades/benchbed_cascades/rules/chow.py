@@ -8,19 +8,22 @@ defers the least confident items first, so the deferral score is the negated con
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from benchbed_cascades.rules.base import CascadeData, token_quantiles
 
 
-class _Chow:
+class _Chow(ABC):
     extra_cost = ""
 
     def fit(self, train: CascadeData, rng) -> None:
         """Nothing to learn: the confidence is read off the small model."""
 
+    @abstractmethod
     def confidence(self, data: CascadeData) -> np.ndarray:
-        raise NotImplementedError
+        """The small model's confidence in each of its answers (higher: keep it)."""
 
     def score(self, data: CascadeData) -> np.ndarray:
         return -self.confidence(data)
