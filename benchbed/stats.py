@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Resampling draws (resamples x items) numbers; drawing them in chunks of about this many
+# keeps memory flat for per-item scores in the tens of thousands (10,000 episodes).
+_CHUNK_ELEMENTS = 2_000_000
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -56,11 +60,26 @@ def bootstrap_ci(
 ) -> Interval:
     """Percentile bootstrap interval of the mean of per-item scores."""
     x = np.asarray(samples, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+    if len(x) == 0:
+        raise ValueError("bootstrap_ci needs at least one sample")
+    means = _bootstrap_means(x, resamples, np.random.default_rng(seed))
     alpha = (1 - confidence) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return Interval(float(x.mean()), float(low), float(high), len(x))
+
+
+def _chunks(resamples: int, items: int):
+    rows = max(1, _CHUNK_ELEMENTS // max(items, 1))
+    for start in range(0, resamples, rows):
+        yield min(rows, resamples - start)
+
+
+def _bootstrap_means(x: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of `resamples` bootstrap resamples of x (items drawn with replacement)."""
+    n = len(x)
+    return np.concatenate(
+        [x[rng.integers(0, n, size=(rows, n))].mean(axis=1) for rows in _chunks(resamples, n)]
+    )
 
 
 def _paired(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
@@ -80,8 +99,7 @@ def paired_bootstrap(
     """
     d = _paired(a, b)
     observed = d.mean()
-    rng = np.random.default_rng(seed)
-    boot = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1) - observed
+    boot = _bootstrap_means(d, resamples, np.random.default_rng(seed)) - observed
     return float((np.sum(np.abs(boot) >= abs(observed)) + 1) / (resamples + 1))
 
 
@@ -100,8 +118,9 @@ def paired_permutation(
         sums = np.abs(signs @ d)
         return float(np.mean(sums >= observed - 1e-12))
     rng = np.random.default_rng(seed)
-    signs = rng.choice([-1.0, 1.0], size=(resamples, n))
-    sums = np.abs(signs @ d)
+    sums = np.concatenate(
+        [np.abs(rng.choice([-1.0, 1.0], size=(rows, n)) @ d) for rows in _chunks(resamples, n)]
+    )
     return float((np.sum(sums >= observed - 1e-12) + 1) / (resamples + 1))
 
 

@@ -60,3 +60,18 @@ def test_wilcoxon_matches_the_exact_table_value():
 def test_paired_tests_refuse_unpaired_input():
     with pytest.raises(ValueError, match="same items"):
         stats.paired_bootstrap([1, 2], [1, 2, 3])
+
+
+def test_resampling_in_chunks_gives_the_same_answer_as_one_draw(monkeypatch):
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0, 1, 3_000), rng.normal(0.05, 1, 3_000)
+    whole = (stats.bootstrap_ci(a), stats.paired_bootstrap(a, b), stats.paired_permutation(a, b))
+    # a budget below one row (3,000 items): the 10,000 resamples come one row at a time
+    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", 1_000)
+    chunked = (stats.bootstrap_ci(a), stats.paired_bootstrap(a, b), stats.paired_permutation(a, b))
+    assert chunked == whole
+
+
+def test_bootstrap_of_nothing_is_an_error():
+    with pytest.raises(ValueError, match="at least one"):
+        stats.bootstrap_ci([])
