@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", default="serial", help="serial, process (a local pool) or dask")
     run.add_argument("--workers", type=int, help="worker processes (process, dask)")
     run.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads per cell (default: every core, shared out among local workers)",
+    )
+    run.add_argument(
         "--scheduler", help="a Dask scheduler, tcp://HOST:8786 (default: a LocalCluster)"
     )
     run.add_argument("--db", help="results file (default: $BENCHBED_DB or ./benchbed.db)")
@@ -73,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--device", default="auto")
     tune.add_argument("--study", help="study name (default: TASK|MODEL)")
     tune.add_argument("--resume", action="store_true", help="continue an existing study")
+    tune.add_argument("--threads", type=int, help="CPU threads (default: every core)")
     tune.add_argument("--db")
 
     results = commands.add_parser("results", help="print or export stored results")
@@ -222,6 +228,7 @@ def cmd_run(args) -> int:
         scheduler=args.scheduler,
         command=" ".join(sys.argv),
         progress=not args.no_progress,
+        threads=args.threads,
     )
     _report(summary, store(), cells if suite_name is None else None)
     return summary.exit_status
@@ -254,10 +261,12 @@ def _report(summary, store, single_cells) -> None:
 
 
 def cmd_tune(args) -> int:
-    from benchbed.hardware import resolve_device
+    from benchbed.hardware import limit_threads, resolve_device
     from benchbed.store import Store
     from benchbed.tuning import tune
 
+    if args.threads:
+        limit_threads(args.threads)
     registry = _registry(args)
     device = resolve_device(args.device)
     best = tune(

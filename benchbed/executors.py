@@ -19,6 +19,7 @@ from typing import Protocol
 from benchbed.cells import Cell
 from benchbed.errors import BenchbedError
 from benchbed.execution import Outcome, execute_cell, failed_outcome
+from benchbed.hardware import limit_threads
 from benchbed.plugins import Registry, load_registry
 
 EXECUTORS = ("serial", "process", "dask")
@@ -34,21 +35,25 @@ def make_executor(
     workers: int | None = None,
     scheduler: str | None = None,
     on_start: Callable[[Cell], None] | None = None,
+    threads: int | None = None,
 ) -> Executor:
+    """`threads`: CPU threads per cell (default: all cores, shared out among local workers)."""
     if name == "serial":
-        return SerialExecutor(on_start)
+        return SerialExecutor(on_start, threads)
     if name == "process":
-        return ProcessExecutor(workers)
+        return ProcessExecutor(workers, threads)
     if name == "dask":
-        return DaskExecutor(workers, scheduler)
+        return DaskExecutor(workers, scheduler, threads)
     raise BenchbedError(f"unknown executor '{name}'; choose one of {', '.join(EXECUTORS)}")
 
 
 class SerialExecutor:
-    def __init__(self, on_start: Callable[[Cell], None] | None = None):
-        self.on_start = on_start
+    def __init__(self, on_start: Callable[[Cell], None] | None = None, threads: int | None = None):
+        self.on_start, self.threads = on_start, threads
 
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
+        if self.threads:
+            limit_threads(self.threads)
         for cell in cells:
             if self.on_start:
                 self.on_start(cell)
@@ -65,8 +70,7 @@ def _worker_registry_for(extra_modules: list[tuple[str, str]], threads: int | No
     global _worker_registry
     if _worker_registry is None:
         if threads:  # several workers each using every core only slows all of them down
-            for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-                os.environ[var] = str(threads)
+            limit_threads(threads)
         extra = [(name, importlib.import_module(module)) for name, module in extra_modules]
         _worker_registry = load_registry(extra=extra)
     return _worker_registry
@@ -84,18 +88,18 @@ def _execute_in_worker(cell: Cell, extra_modules=(), threads: int | None = None)
 class ProcessExecutor:
     """A local process pool; each worker loads the plugins itself (spawned, not forked)."""
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, threads: int | None = None):
         self.workers = workers or max(1, (os.cpu_count() or 2) // 2)
+        self.threads = threads or max(1, (os.cpu_count() or 1) // self.workers)
 
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         import multiprocessing
 
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(registry.extra_modules, threads),
+            initargs=(registry.extra_modules, self.threads),
         )
         try:
             pending = {pool.submit(_execute_in_worker, cell): cell for cell in cells}
@@ -120,9 +124,11 @@ class DaskExecutor:
     scheduler's config for a cluster of your own).
     """
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+    def __init__(
+        self, workers: int | None = None, scheduler: str | None = None, threads: int | None = None
+    ):
         self.workers = workers or max(1, (os.cpu_count() or 2) // 2)
-        self.scheduler = scheduler
+        self.scheduler, self.threads = scheduler, threads
 
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         try:
@@ -144,7 +150,10 @@ class DaskExecutor:
                 )
                 client = Client(cluster)
         try:
-            threads = max(1, (os.cpu_count() or 1) // self.workers) if cluster else None
+            # a cluster of your own knows its cores; a LocalCluster shares out this machine's
+            threads = self.threads or (
+                max(1, (os.cpu_count() or 1) // self.workers) if cluster else None
+            )
             futures = {
                 client.submit(
                     _execute_in_worker,

@@ -1,14 +1,31 @@
-"""Which device a run uses and what to call it in results (CPU model or GPU name)."""
+"""Which device a run uses, what to call it in results, and how many CPU threads it takes."""
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import platform
+import sys
 
 from benchbed.errors import BenchbedError
 
 DEVICES = ("auto", "cpu", "cuda")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Let this process's numeric libraries use at most `threads` CPU threads.
+
+    The variables reach libraries loaded later; torch, when already loaded, is told directly.
+    """
+    if threads < 1:
+        raise BenchbedError(f"threads must be at least 1, not {threads}")
+    for var in THREAD_VARIABLES:
+        os.environ[var] = str(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def resolve_device(requested: str) -> str:

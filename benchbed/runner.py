@@ -49,12 +49,20 @@ def run_cells(
     scheduler: str | None = None,
     command: str = "",
     progress: bool = True,
+    threads: int | None = None,
 ) -> Summary:
-    """Run what is not stored yet (everything with `rerun`) and store each outcome."""
+    """Run what is not stored yet (everything with `rerun`) and store each outcome.
+
+    `threads` caps the CPU threads each cell's numeric libraries use (see `make_executor`).
+    """
     from tqdm.auto import tqdm
 
     engine = make_executor(
-        executor, workers, scheduler, on_start=lambda c: bar.set_description(c.label)
+        executor,
+        workers,
+        scheduler,
+        on_start=lambda c: bar.set_description(c.label),
+        threads=threads,
     )
     summary = Summary(total=len(cells))
     if suite:

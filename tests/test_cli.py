@@ -11,7 +11,7 @@ import time
 
 def test_plugins_lists_versions_and_names_the_broken_ones(cli):
     out = cli("plugins", check=0).stdout
-    assert re.search(r"toy\s+toy-plugin\s+1\.2\.3\s+ok\s+4 tasks, 5 models, 1 metrics", out)
+    assert re.search(r"toy\s+toy-plugin\s+1\.2\.3\s+ok\s+5 tasks, 5 models, 1 metrics", out)
     assert "broken-plugin" in out and "BROKEN" in out
     assert "ModuleNotFoundError: No module named 'benchbed_dependency_that_is_not_installed'" in out
     assert "raising-plugin" in out and "the data file is corrupt" in out
@@ -111,7 +111,11 @@ def _start_slow_suite(cli, cells: int) -> subprocess.Popen:
     )
     return subprocess.Popen(
         [sys.executable, "-m", "benchbed.cli", "run", "suite", "slow", "--no-progress"],
-        cwd=cli.cwd, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=cli.cwd,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

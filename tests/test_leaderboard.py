@@ -474,5 +474,7 @@ def test_suite_pages_show_figures_that_span_tasks(store, tmp_path):
     broken = next(text for name, text in pages.items() if name.startswith("suite-broken"))
     assert "across this suite" not in broken  # a failing hook costs only its figure
     rows = {r["task"]: r for r in AcrossTasks.seen["both"]}
-    assert rows["toy/acc"]["mean"] == pytest.approx(0.75) and rows["toy/acc"]["metric"] == "accuracy"
+    assert (
+        rows["toy/acc"]["mean"] == pytest.approx(0.75) and rows["toy/acc"]["metric"] == "accuracy"
+    )
     assert rows["toy/loss"]["mean"] == pytest.approx(0.25) and rows["toy/loss"]["metric"] == "loss"

@@ -109,3 +109,36 @@ def test_run_events_reach_reporters(registry, tmp_path):
     todo = cells(registry, seeds=[0]) + cells(registry, model="failing", seeds=[0])
     run_cells(registry, Store(tmp_path / "r.db"), todo, suite="s", progress=False)
     assert events == [("started", "s", 2), ("cell", "ok"), ("cell", "failed"), ("finished", 1, 1)]
+
+
+def stored_thread_limits(store):
+    return [json.loads(r["content"]) for r in store.query("SELECT content FROM artifacts")]
+
+
+@pytest.mark.parametrize("executor", ["serial", "process"])
+def test_threads_caps_what_each_cell_may_use(registry, tmp_path, monkeypatch, executor):
+    from benchbed.hardware import THREAD_VARIABLES
+
+    for var in THREAD_VARIABLES:  # limit_threads sets them for this process
+        monkeypatch.delenv(var, raising=False)
+    store = Store(tmp_path / "r.db")
+    todo = [make_cell(registry, "toy/threads", "uniform", {}, s, "cpu") for s in (0, 1)]
+    run_cells(registry, store, todo, executor=executor, workers=2, threads=1, progress=False)
+    assert stored_thread_limits(store) == ["1", "1"]
+
+
+def test_without_threads_pool_workers_share_out_the_cores(registry, tmp_path):
+    import os
+
+    store = Store(tmp_path / "r.db")
+    todo = [make_cell(registry, "toy/threads", "uniform", {}, 0, "cpu")]
+    run_cells(registry, store, todo, executor="process", workers=2, progress=False)
+    assert stored_thread_limits(store) == [str(max(1, (os.cpu_count() or 1) // 2))]
+
+
+def test_a_thread_limit_below_one_is_refused():
+    from benchbed.errors import BenchbedError
+    from benchbed.hardware import limit_threads
+
+    with pytest.raises(BenchbedError, match="at least 1"):
+        limit_threads(0)

@@ -109,7 +109,9 @@ def test_store_writes_at_least_half_as_fast_as_raw_executemany(registry, tmp_pat
             conn.execute("BEGIN IMMEDIATE")
             for table in ("metric_values", "timings", "artifacts"):
                 conn.execute(f"DELETE FROM {table} WHERE cell_key = ?", [cell.key])
-            conn.execute(f"INSERT OR REPLACE INTO cells VALUES ({','.join('?' * len(cell_row))})", cell_row)
+            conn.execute(
+                f"INSERT OR REPLACE INTO cells VALUES ({','.join('?' * len(cell_row))})", cell_row
+            )
             conn.executemany("INSERT INTO metric_values VALUES (?,?,?,?,?,?)", metric_rows)
             conn.executemany(f"INSERT INTO timings VALUES ({','.join('?' * 13)})", timing_rows)
             conn.executemany("INSERT INTO artifacts VALUES (?,?,?)", artifact_rows)

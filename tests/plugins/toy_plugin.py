@@ -47,6 +47,20 @@ class CountTask(Task):
         return Result({"toy_score": model.count(3)})
 
 
+class ThreadsTask(Task):
+    """Reports the thread limit its cell ran under, as the numeric libraries would read it."""
+
+    name = "toy/threads"
+    kind = SCORER
+    description = "stores OMP_NUM_THREADS as seen inside the cell"
+    metrics = ("toy_score",)
+
+    def evaluate(self, model, ctx):
+        import os
+
+        return Result({"toy_score": 1.0}, {"threads": os.environ.get("OMP_NUM_THREADS")})
+
+
 SPLITS_SEEN = []  # which splits TargetTask was evaluated on, for the leakage test
 
 
@@ -114,7 +128,7 @@ def benchbed_metrics():
 
 @benchbed.hookimpl
 def benchbed_tasks():
-    return [NoisyTask(), SleepyTask(), CountTask(), TargetTask()]
+    return [NoisyTask(), SleepyTask(), CountTask(), TargetTask(), ThreadsTask()]
 
 
 @benchbed.hookimpl
