@@ -389,4 +389,6 @@ def all_tasks() -> list[ContinualTask]:
             lambda ctx: permuted_stream(_mnist, PERMUTED, ctx),
         )
     )
-    return tasks
+    from benchbed_continual.hierarchy import hle_tasks
+
+    return tasks + hle_tasks()

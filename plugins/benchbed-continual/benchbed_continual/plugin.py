@@ -57,6 +57,22 @@ METHODS = {
         "dark experience replay++ (Buzzega et al. 2020)",
         {"memory": None, "alpha": 0.2, "beta": 1.0},
     ),
+    "tame": (
+        "tame:TAME",
+        "task-agnostic multiple experts (Zhu et al. 2022): loss-jump detection, selector network",
+        {"memory": None, "threshold": 4.0, "window": 30, "patience": 3},
+    ),
+    "fast-slow": (
+        "fastslow:FastSlow",
+        "fast/slow weights with two-step consolidation (Wang et al. 2021)",
+        {"fast_lambda": None, "slow_rate": 0.5},
+    ),
+    "hle-replay": (
+        "hle_replay:HLEReplay",
+        "replay with hierarchy-aware pseudo-labels and a class-balanced memory (PL of PL-FMS, "
+        "Lee et al. 2023); hierarchical tasks only",
+        {"memory": None, "refresh": 100, "pseudo_labels": True},
+    ),
 }
 
 
@@ -129,6 +145,22 @@ def benchbed_metrics():
             "online: mean accuracy on the data seen so far, evaluated along the stream (Koh et al. 2022)",
         ),
         Metric("a_last", HIGHER, "online: accuracy on all test data at the end of the stream"),
+        Metric(
+            "a_last_fine", HIGHER, "hierarchical: fine-level accuracy on all test data at the end"
+        ),
+        Metric(
+            "a_last_coarse",
+            HIGHER,
+            "hierarchical: coarse-level accuracy on all test data at the end",
+        ),
+        Metric(
+            "a_auc_fine",
+            HIGHER,
+            "hierarchical: A_auc of fine-level accuracy on the fine classes seen so far",
+        ),
+        Metric(
+            "a_auc_coarse", HIGHER, "hierarchical: A_auc of coarse-level accuracy along the stream"
+        ),
     ]
 
 

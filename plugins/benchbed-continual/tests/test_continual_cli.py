@@ -26,13 +26,15 @@ def test_quick_suite_runs_and_stores_results(tmp_path, monkeypatch):
     assert out.returncode == 0, out.stderr
     with sqlite3.connect(db) as conn:
         cells = conn.execute("SELECT task, model, status FROM cells").fetchall()
-        assert len(cells) == 31 and {status for _, _, status in cells} == {"ok"}
+        assert len(cells) == 40 and {status for _, _, status in cells} == {"ok"}
         metrics = {m for (m,) in conn.execute("SELECT DISTINCT metric FROM metric_values")}
         assert {
             "average_accuracy",
             "forgetting",
             "backward_transfer",
             "forward_transfer",
+            "a_last_fine",
+            "a_auc_coarse",
         } <= metrics
         (matrix,) = conn.execute(
             "SELECT a.content FROM artifacts a JOIN cells c ON a.cell_key = c.cell_key "
@@ -43,7 +45,7 @@ def test_quick_suite_runs_and_stores_results(tmp_path, monkeypatch):
         assert phases == {"train", "inference"}
     # A second run finds everything stored.
     again = benchbed("run", "suite", "continual-quick", "--db", str(db), "--no-progress", env=env)
-    assert again.returncode == 0 and "31 already stored" in again.stderr
+    assert again.returncode == 0 and "40 already stored" in again.stderr
 
 
 def test_missing_mnist_names_the_install_command(tmp_path, monkeypatch):
