@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Data sets that Debian packages (needs root; skipped with a note otherwise).
-APT_PACKAGES=(dataset-fashion-mnist wordnet-base fortunes bsdgames chromium)
+APT_PACKAGES=(dataset-fashion-mnist wordnet-base fortunes bsdgames chromium openclipart-png)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

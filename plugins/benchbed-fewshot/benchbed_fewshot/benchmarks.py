@@ -3,7 +3,7 @@
 A benchmark is metadata plus `load(ctx) -> FeatureSet`; the episode protocol itself lives
 in the task. Features are what the methods see: raw pixels (digits), MiniLM sentence
 vectors (WordNet, fortunes), or a CNN backbone trained on the base classes (MNIST,
-Fashion-MNIST; see backbone.py).
+Fashion-MNIST, clip art; see backbone.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ class FeatureSet:
     split: ClassSplit
     base_mean: np.ndarray  # (D,) SimpleShot's centre for CL2N
     info: dict = field(default_factory=dict)  # what the leaderboard shows about the features
+    # text benchmarks only: each item's id and raw text, and each class in plain words
+    ids: list[str] | None = None
+    texts: list[str] | None = None
+    label_names: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Benchmark(ABC):
     episodes: int  # the protocol's number of test episodes
     splits: tuple[str, ...] = ("test", "validation")
     slow: bool = False  # needs a real asset beyond scikit-learn, or minutes of preparation
+    n_query: int = 15  # queries per class in each episode
+    shots: tuple[int, ...] = (1, 5)  # the K of the registered N-way K-shot tasks
 
     @abstractmethod
     def load(self, ctx) -> FeatureSet:
@@ -66,15 +72,18 @@ class TextBenchmark(Benchmark):
     """Labelled texts embedded by all-MiniLM-L6-v2; classes split 64/16/20 by name."""
 
     per_class: int = 300  # items kept per class (a fixed subset) to bound encoding time
+    corpus_per_class: int = 1000  # held-out items per class in the retrieval corpus
 
     @abstractmethod
     def items(self) -> tuple[list[str], list[str], list[str]]:
         """(ids, texts, labels) of every item."""
 
-    def load(self, ctx) -> FeatureSet:
-        from benchbed.encoders import DEFAULT_MODEL, encode
+    def label_name(self, name: str) -> str:
+        """The class in plain words, for methods that show label names to a language model."""
+        return name.replace("-", " ")
 
-        ids, texts, labels = self.items()
+    def pool(self, ids: list[str], labels: list[str]) -> tuple[list[int], list[str]]:
+        """Positions of the items episodes draw from, and the classes kept."""
         keep: list[int] = []
         by_class: dict[str, list[int]] = {}
         for i, label in enumerate(labels):
@@ -84,6 +93,13 @@ class TextBenchmark(Benchmark):
         keep.sort()
         names = [c for c, m in by_class.items() if len(m) >= 20]  # 5-shot 15-query needs 20
         keep = [i for i in keep if labels[i] in names]
+        return keep, names
+
+    def load(self, ctx) -> FeatureSet:
+        from benchbed.encoders import DEFAULT_MODEL, encode
+
+        ids, texts, labels = self.items()
+        keep, names = self.pool(ids, labels)
         y = np.asarray([labels[i] for i in keep], dtype=object)
         x = encode([texts[i] for i in keep], DEFAULT_MODEL, device=ctx.device)
         split = split_classes(sorted(names))
@@ -96,11 +112,52 @@ class TextBenchmark(Benchmark):
             "validation": len(split.validation),
             "novel": len(split.novel),
         }
-        return FeatureSet(x, y, split, base_mean, info)
+        return FeatureSet(
+            x,
+            y,
+            split,
+            base_mean,
+            info,
+            ids=[ids[i] for i in keep],
+            texts=[texts[i] for i in keep],
+            label_names={c: self.label_name(c) for c in names},
+        )
+
+    def corpus(self, ctx, data: FeatureSet):
+        """The labelled texts of the validation and novel classes that are not in the episode
+        pool (see benchbed_fewshot.corpus), embedded like the pool."""
+        from benchbed.encoders import DEFAULT_MODEL, encode
+        from benchbed_fewshot.corpus import Corpus, corpus_items
+
+        ids, texts, labels = self.items()
+        classes = set(data.split.validation) | set(data.split.novel)
+        keep = corpus_items(ids, texts, labels, set(data.ids), classes, self.corpus_per_class)
+        dim = data.features.shape[1]
+        x = encode([texts[i] for i in keep], DEFAULT_MODEL, device=ctx.device) if keep else None
+        y = np.asarray([labels[i] for i in keep], dtype=object)
+        info = {
+            "items": len(keep),
+            "per_class": {c: int((y == c).sum()) for c in sorted(classes)},
+            "source": "items of the same classes outside the episode pool",
+        }
+        features = x if x is not None else np.zeros((0, dim), np.float32)
+        return Corpus([ids[i] for i in keep], [texts[i] for i in keep], y, features, info)
 
 
 class WordNetLexnames(TextBenchmark):
     """WordNet 3 glosses (definitions), classified by their lexicographer class (45)."""
+
+    PLAIN = {
+        "adj.all": "adjective",
+        "adj.pert": "relational adjective",
+        "adj.ppl": "participial adjective",
+        "adv.all": "adverb",
+        "noun.Tops": "top concept",
+    }
+
+    def label_name(self, name: str) -> str:
+        pos, _, topic = name.partition(".")
+        return self.PLAIN.get(name) or (topic if pos == "noun" else f"{topic} {pos}")
 
     def items(self):
         from benchbed.data.text import wordnet_glosses
@@ -204,6 +261,94 @@ class FashionMNIST(ImageNovelClasses):
     dataset = "fashion-mnist"
 
 
+class ClipArt(Benchmark):
+    """Open Clip Art Library pictures (Debian `openclipart-png`), 32x32 RGB on white, one class
+    per folder (see benchbed.data.clipart); folders with fewer than 20 pictures (a 5-shot 15-query way)
+    are dropped, and the rest split 64/16/20 by `split_classes`.
+
+    Features come from a CNN trained by cross-entropy on the base classes' pictures (cached
+    per seed and device type). A fixed 10% of each base class (SHA-1 order of the file path)
+    is held out of training to report the backbone's base-class accuracy. Episodes draw from
+    the novel (test) or validation classes, all of whose pictures are unseen in training.
+    """
+
+    min_per_class = 20
+    epochs = 20
+    held_out = 0.1
+
+    @classmethod
+    def classes(cls, labels: np.ndarray) -> list[str]:
+        """The folders with at least `min_per_class` pictures, sorted."""
+        counts = dict(zip(*np.unique(labels, return_counts=True)))
+        return sorted(str(c) for c, n in counts.items() if n >= cls.min_per_class)
+
+    def load(self, ctx) -> FeatureSet:
+        import torch
+
+        from benchbed.data.clipart import SIZE, VERSION, load_clipart
+        from benchbed_fewshot import backbone
+
+        pixels, labels, paths = load_clipart()
+        names = self.classes(labels)
+        keep = np.isin(labels, names)
+        split = split_classes(names)
+        shape = (3, SIZE, SIZE)
+        device_type = ctx.device.split(":")[0]
+        # the name changes with anything that changes the weights, so no stale cache is read
+        name = f"clipart{SIZE}-v{VERSION}-e{self.epochs}-seed{ctx.seed}-{device_type}"
+        stem = ctx.cache_dir / "backbones" / name
+        features_path = stem.with_suffix(".npz")
+        if not features_path.exists():
+            x = pixels[keep].astype(np.float32) / 255.0
+            y, ids = labels[keep], paths[keep]
+            base_names = np.asarray(split.base)
+            held = np.zeros(len(y), dtype=bool)
+            for c in split.base:
+                members = np.flatnonzero(y == c)
+                held[
+                    members[stable_subset(list(ids[members]), int(self.held_out * len(members)))]
+                ] = True
+            train = np.isin(y, base_names) & ~held
+            with ctx.timer.phase("backbone-training", items=int(train.sum()) * self.epochs):
+                net = backbone.train_backbone(
+                    x[train],
+                    np.searchsorted(base_names, y[train]),
+                    len(base_names),
+                    ctx.seed,
+                    ctx.device,
+                    ctx.progress,
+                    shape=shape,
+                    epochs=self.epochs,
+                )
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(net.state_dict(), stem.with_suffix(".pt"))
+            features = backbone.extract(net, x, ctx.device, shape=shape)
+            predicted = backbone.classify(net, x[held], ctx.device, shape=shape)
+            tmp = stem.with_suffix(".tmp.npz")
+            np.savez(
+                tmp,
+                features=features,
+                labels=y,
+                base_mean=features[train].mean(0),
+                base_held_out_accuracy=float(
+                    (predicted == np.searchsorted(base_names, y[held])).mean()
+                ),
+            )
+            tmp.replace(features_path)
+        saved = np.load(features_path)
+        info = {
+            "features": f"CNN trained on base classes ({saved['features'].shape[1]})",
+            "items": int(keep.sum()),
+            "classes": len(names),
+            "dropped_small_class_items": int((~keep).sum()),
+            "base": len(split.base),
+            "validation": len(split.validation),
+            "novel": len(split.novel),
+            "backbone_base_held_out_accuracy": float(saved["base_held_out_accuracy"]),
+        }
+        return FeatureSet(saved["features"], saved["labels"], split, saved["base_mean"], info)
+
+
 BENCHMARKS: list[Benchmark] = [
     Digits(
         "digits", "sklearn digits, raw pixels, all 10 classes (protocol check)", 10_000, ("test",)
@@ -213,6 +358,22 @@ BENCHMARKS: list[Benchmark] = [
         "wordnet", "WordNet glosses by lexicographer class, MiniLM features", 1_000, slow=True
     ),
     Fortunes("fortunes", "fortunes by category, MiniLM features", 1_000, slow=True),
+    WordNetLexnames(
+        "wordnet-lm",
+        "WordNet glosses by lexicographer class, a small protocol for in-context LMs",
+        50,
+        slow=True,
+        n_query=1,
+        shots=(1,),
+    ),
+    Fortunes(
+        "fortunes-lm",
+        "fortunes by category, a small protocol for in-context LMs",
+        50,
+        slow=True,
+        n_query=1,
+        shots=(1,),
+    ),
     MNIST(
         "mnist", "MNIST novel digits 5-9, CNN trained on digits 0-4", 10_000, ("test",), slow=True
     ),
@@ -221,6 +382,12 @@ BENCHMARKS: list[Benchmark] = [
         "Fashion-MNIST novel classes 5-9, CNN trained on 0-4",
         10_000,
         ("test",),
+        slow=True,
+    ),
+    ClipArt(
+        "clipart",
+        "Open Clip Art folders (20+ pictures), 32x32 RGB, CNN trained on the base classes",
+        10_000,
         slow=True,
     ),
 ]

@@ -146,6 +146,10 @@ class EpisodeBatch:
     support_labels: (E, N*K) ways 0..N-1
     query:          (E, N*Q, D) unlabelled query features, shuffled
     base_mean:      (D,) mean feature of the base classes (SimpleShot's CL2N centre), or None
+
+    Methods that declare `uses = ("texts",)` or `("corpus",)` also get (see `attach_texts`):
+    classes (E, N) class of each way, label_names (E, N) plain-word names, support_texts
+    (E, N*K) and query_texts (E, N*Q) raw texts, and `corpus` (benchbed_fewshot.corpus).
     """
 
     support: Any
@@ -154,6 +158,11 @@ class EpisodeBatch:
     n_way: int
     k_shot: int
     base_mean: Any = None
+    classes: Any = None
+    label_names: Any = None
+    support_texts: Any = None
+    query_texts: Any = None
+    corpus: Any = None
 
     @property
     def episodes(self) -> int:
@@ -170,3 +179,12 @@ class EpisodeBatch:
         qry = torch.as_tensor(index.query, device=device)
         labels = torch.arange(n, device=device).repeat_interleave(k).expand(e, -1)
         return cls(features[sup], labels, features[qry], n, k, base_mean)
+
+    def attach_texts(self, index: EpisodeIndex, texts, label_names: dict, corpus=None) -> None:
+        """Add the episodes' classes, label names and raw texts (and the corpus) to the batch."""
+        e, n, k = index.support.shape
+        self.classes = index.classes
+        self.label_names = [[label_names[c] for c in row] for row in index.classes]
+        self.support_texts = [[texts[i] for i in row] for row in index.support.reshape(e, n * k)]
+        self.query_texts = [[texts[i] for i in row] for row in index.query]
+        self.corpus = corpus

@@ -13,7 +13,6 @@ import benchbed
 from benchbed import ModelSpec
 
 TRANSFORMS = ("categorical", ["UN", "L2N", "CL2N"])
-SHOTS = (1, 5)
 
 
 def _factory(module: str, cls: str, **fixed):
@@ -105,6 +104,31 @@ MODELS = [
         search_space={"cond_weight": ("float", 0.0, 1.0), "ce_weight": ("log", 0.01, 1.0)},
     ),
     ModelSpec(
+        "raml",
+        ("episode-classifier",),
+        _factory("retrieval_augmented", "RetrievalAugmented"),
+        "support set augmented with its nearest labelled texts from a held-out corpus, then SimpleShot (RAML-style, text benchmarks)",
+        defaults={"neighbours": 10, "scope": "episode", "transform": "CL2N"},
+        search_space={
+            "neighbours": ("int", 0, 200),
+            "scope": ("categorical", ["class", "episode"]),
+        },
+    ),
+    ModelSpec(
+        "icl-lm",
+        ("episode-classifier",),
+        _factory("in_context_lm", "InContextLM"),
+        "SmolLM2-135M in-context classification: support items as demonstrations, label names scored by log-likelihood (text benchmarks)",
+        defaults={
+            "lm": "smollm2-135m",
+            "order": "random",
+            "demonstrations": 0,
+            "max_text_tokens": 48,
+            "seed": 0,
+        },
+        search_space={"order": ("categorical", ["random", "retrieved"])},
+    ),
+    ModelSpec(
         "bd-cspn",
         ("episode-classifier",),
         _factory("bdcspn", "BDCSPN"),
@@ -119,7 +143,7 @@ def all_tasks():
     from benchbed_fewshot.benchmarks import BENCHMARKS
     from benchbed_fewshot.tasks import FewShotTask
 
-    return [FewShotTask(b, 5, k) for b in BENCHMARKS for k in SHOTS]
+    return [FewShotTask(b, 5, k, b.n_query) for b in BENCHMARKS for k in b.shots]
 
 
 @benchbed.hookimpl

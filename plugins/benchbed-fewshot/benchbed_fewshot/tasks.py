@@ -59,6 +59,16 @@ class FewShotTask(Task):
             )
         with ctx.timer.phase("features"):
             data = self.benchmark.load(ctx)
+        # methods that read raw texts or search a corpus say so; the feature path stays as is
+        uses = set(getattr(model, "uses", ()))
+        corpus = None
+        if uses and data.texts is None:
+            raise BenchbedError(
+                f"this method needs {' and '.join(sorted(uses))}; task '{self.name}' has no texts"
+            )
+        if "corpus" in uses:
+            with ctx.timer.phase("corpus"):
+                corpus = self.benchmark.corpus(ctx, data)
         index = sample_episodes(
             data.labels,
             data.split.for_split(ctx.split),
@@ -70,7 +80,9 @@ class FewShotTask(Task):
         )
         features = torch.as_tensor(data.features, dtype=torch.float32, device=ctx.device)
         base_mean = torch.as_tensor(data.base_mean, dtype=torch.float32, device=ctx.device)
-        chunk = self.episode_chunk(ctx.device, features.shape[1])
+        chunk = getattr(model, "episodes_per_batch", 0) or self.episode_chunk(
+            ctx.device, features.shape[1]
+        )
         accuracy = np.empty(self.episodes)
         with ctx.timer.phase(
             "inference", items=self.episodes, batch_size=chunk, dtype="float32"
@@ -78,6 +90,8 @@ class FewShotTask(Task):
             for start in ctx.progress(range(0, self.episodes, chunk), desc=self.name):
                 part = index.slice(start, start + chunk)
                 batch = EpisodeBatch.gather(features, part, base_mean)
+                if uses:
+                    batch.attach_texts(part, data.texts, data.label_names, corpus)
                 with phase.step(items=part.episodes), torch.no_grad():
                     predicted = model.predict(batch)
                 accuracy[start : start + part.episodes] = self.check(predicted, part)
@@ -93,6 +107,7 @@ class FewShotTask(Task):
                     "episodes": self.episodes,
                     "split": ctx.split,
                     **data.info,
+                    **({"corpus": corpus.info} if corpus is not None else {}),
                 },
                 "accuracy_ci95": {
                     "mean": ci.mean,
