@@ -184,7 +184,11 @@ class Backbone:
 
     def hidden_states(self, texts: list[str], attention: str | None = None):
         """(every layer's (B, T, d) hidden states, (B, T) attention mask), no gradients."""
-        torch = self._torch
+        with self._torch.inference_mode():
+            return self.forward(texts, attention)
+
+    def forward(self, texts: list[str], attention: str | None = None):
+        """As `hidden_states`, but under the caller's grad mode (LoRA training needs it)."""
         tokens = self.tokenize(texts)
         mask = tokens["attention_mask"]
         inputs = dict(tokens)
@@ -193,8 +197,7 @@ class Backbone:
             inputs["attention_mask"] = mask.bool()[:, None, None, :].expand(
                 -1, 1, mask.shape[1], -1
             )
-        with torch.inference_mode():
-            out = self.model(**inputs, output_hidden_states=True)
+        out = self.model(**inputs, output_hidden_states=True)
         return out.hidden_states, mask
 
     def token_lengths(self, texts: list[str]) -> list[int]:

@@ -1,4 +1,5 @@
-"""The embedding model a cell builds: a backbone, a layer and a pooling (fixed or trainable).
+"""The embedding model a cell builds: a backbone (frozen, or LoRA-adapted when `lora_rank` > 0),
+a layer and a pooling (fixed or trainable).
 
 `encode(texts)` sorts texts by token length before batching (little padding), runs the
 backbone once per batch with every hidden state, pools and L2-normalises. `mteb_model(ctx)`
@@ -19,7 +20,8 @@ class PoolingModel:
     def __init__(self, pooling: str = "mean", backbone: str = "minilm", layer: int = -1,
                  attention: str = "default", batch_size: int = 32, max_length: int = 256,
                  normalize: bool = True, train_pairs: int = 2000, epochs: int = 2,
-                 lr: float = 2e-4, latents: int = 32, heads: int = 8, base: str = "auto"):  # fmt: skip
+                 lr: float = 2e-4, latents: int = 32, heads: int = 8, base: str = "auto",
+                 lora_rank: int = 0, lora_alpha: float = 16.0, lora_batch: int = 32):  # fmt: skip
         if pooling not in DESIGNS:
             raise BenchbedError(f"unknown pooling {pooling!r}; choose one of {', '.join(DESIGNS)}")
         self.pooling, self.backbone_name, self.layer = pooling, backbone, int(layer)
@@ -31,6 +33,12 @@ class PoolingModel:
         self.normalize = normalize
         self.train = dict(train_pairs=int(train_pairs), epochs=int(epochs), lr=float(lr),
                           latents=int(latents), heads=int(heads), base=base)  # fmt: skip
+        if int(lora_rank) < 0:
+            raise BenchbedError(
+                f"lora_rank must be 0 (frozen backbone) or positive, not {lora_rank}"
+            )
+        self.lora = dict(lora_rank=int(lora_rank), lora_alpha=float(lora_alpha),
+                         lora_batch=int(lora_batch))  # fmt: skip
         self.backbone = None
         self.pooler = None
         self.ctx = None
@@ -42,23 +50,29 @@ class PoolingModel:
 
     # ---- set-up -------------------------------------------------------------------------
     def setup(self, ctx) -> None:
-        from benchbed_pooling.backbone import load_backbone
+        from benchbed_pooling.backbone import Backbone, load_backbone
 
         if self.backbone is not None and self.ctx is not None and self.ctx.device == ctx.device:
             self.ctx = ctx
             return
         self.ctx = ctx
         with ctx.timer.phase("load"):
-            self.backbone = load_backbone(
-                self.backbone_name, ctx.device, self.attention, self.max_length
-            )
+            if self.lora["lora_rank"]:
+                # a private copy: LoRA changes the model, which other cells must not see
+                self.backbone = Backbone(self.backbone_name, ctx.device, "default", self.max_length)
+            else:
+                self.backbone = load_backbone(
+                    self.backbone_name, ctx.device, self.attention, self.max_length
+                )
         self.attn = self.backbone.resolve(self.attention)
         if not -self.backbone.num_layers <= self.layer < self.backbone.num_layers:
             raise BenchbedError(
                 f"layer {self.layer} does not exist: {self.backbone_name} has hidden states "
                 f"0..{self.backbone.num_layers - 1} (or -1 for the last)"
             )
-        if self.trainable:
+        if self.lora["lora_rank"]:
+            self._adapt(ctx)
+        elif self.trainable:
             self.pooler = self._trained_pooler(ctx)
 
     @property
@@ -107,6 +121,60 @@ class PoolingModel:
         tmp.replace(path)
         return pooler.to(ctx.device).eval()
 
+    def _adapt(self, ctx) -> None:
+        """LoRA on the backbone, trained jointly with the pooler (if trainable) by InfoNCE on
+        the WordNet triplets; cached (LoRA and pooler weights) like the trained poolers."""
+        import torch
+
+        from benchbed_pooling import data, lora, trainable
+
+        bb = self.backbone
+        config = {
+            "design": f"lora-{self.pooling}", "backbone": self.backbone_name,
+            "attention": self.attn, "max_length": self.max_length, "seed": ctx.seed,
+            "layer": self.layer, "base": self.base, **self.train, **self.lora, "version": 1,
+        }  # fmt: skip
+        torch.manual_seed(ctx.seed)
+        lora.add_lora(bb.model, self.lora["lora_rank"], self.lora["lora_alpha"])
+        if self.trainable:
+            self.pooler = trainable.make_pooler(
+                self.pooling, bb.dim, bb.num_layers, self.train["latents"], self.train["heads"]
+            ).to(ctx.device)
+        path = trainable.cache_path(ctx.cache_dir, config)
+        if path.exists():
+            saved = torch.load(path, map_location="cpu", weights_only=False)
+            lora.load_lora_state(bb.model, saved["lora"])
+            if self.pooler is not None:
+                self.pooler.load_state_dict(saved["pooler"])
+                self.pooler.eval()
+            self.training_log = saved["log"]
+            return
+        triplets = data.training_triplets(self.train["train_pairs"], seed=data.DATA_SEED)
+        parameters = [p for p in bb.model.parameters() if p.requires_grad]
+        if self.pooler is not None:
+            parameters += list(self.pooler.parameters())
+            self.pooler.train()
+
+        def embed(texts):
+            return self.embed(*bb.forward(texts, self.attn))
+
+        with ctx.timer.phase("train-lora", items=len(triplets) * self.train["epochs"]):
+            losses = trainable.train_end_to_end(
+                embed, parameters, triplets, seed=ctx.seed, epochs=self.train["epochs"],
+                batch_size=self.lora["lora_batch"], lr=self.train["lr"], log=ctx.log,
+            )  # fmt: skip
+        if self.pooler is not None:
+            self.pooler.eval()
+        self.training_log = {"losses": losses, "triplets": len(triplets),
+                             "trained_parameters": sum(p.numel() for p in parameters)}  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        pooler_state = self.pooler.state_dict() if self.pooler is not None else None
+        saved = {"lora": lora.lora_state(bb.model), "pooler": pooler_state, "config": config,
+                 "log": self.training_log}  # fmt: skip
+        torch.save(saved, tmp)
+        tmp.replace(path)
+
     # ---- encoding -----------------------------------------------------------------------
     def passes(self, texts: list[str], phase=None):
         """(indices, hidden states, mask) per length-sorted batch: one backbone pass each."""
@@ -122,16 +190,19 @@ class PoolingModel:
                     states, mask = self.backbone.hidden_states([texts[i] for i in idx], self.attn)
                     yield idx, states, mask
 
-    def pool_batch(self, states, mask):
-        import torch
-
+    def embed(self, states, mask):
+        """The design's vector from one backbone pass (differentiable; not normalised)."""
         from benchbed_pooling.pooling import pool
 
         if self.pooler is None:
-            vectors = pool(self.pooling, states[self.layer], mask)
-        else:
-            with torch.no_grad():
-                vectors = self.pooler(*self.pooler.features(states, mask, self.base))
+            return pool(self.pooling, states[self.layer], mask)
+        return self.pooler(*self.pooler.features(states, mask, self.base))
+
+    def pool_batch(self, states, mask):
+        import torch
+
+        with torch.no_grad():
+            vectors = self.embed(states, mask)
         if self.normalize:
             vectors = torch.nn.functional.normalize(vectors, dim=-1)
         return vectors
@@ -153,6 +224,8 @@ class PoolingModel:
         info = {"pooling": self.pooling, "backbone": self.backbone_name, "layer": self.layer}
         if self.backbone is not None:
             info["attention"] = self.attn
+        if self.lora["lora_rank"]:
+            info["lora"] = self.lora
         if self.training_log:
             info["training"] = self.training_log
         return info

@@ -19,7 +19,11 @@ COMMON = {
     "batch_size": 32,
     "max_length": 256,
 }
-TRAINING = {"train_pairs": 2000, "epochs": 2, "lr": 2e-4, "latents": 32, "heads": 8, "base": "auto"}
+# contrastive training: of a trainable pooler, of the backbone's LoRA weights, or of both
+TRAINING = {"train_pairs": 2000, "epochs": 2, "lr": 2e-4}
+POOLER = {"latents": 32, "heads": 8, "base": "auto"}
+# lora_rank 0: the backbone is frozen; > 0: LoRA on its query/value projections (lora.py)
+LORA = {"lora_rank": 0, "lora_alpha": 16.0, "lora_batch": 32}
 BACKBONES = ("categorical", ["minilm", "smollm2-135m", "qwen2.5-0.5b"])
 
 
@@ -45,15 +49,20 @@ DESIGNS = {
     "last": "the last non-padding token's state (EOS-last pooling for decoders: an EOS is appended)",
     "max": "element-wise max over the non-padding tokens",
     "weighted-mean": "position-weighted mean, weight proportional to position (SGPT)",
-    "trainable-last": "last-layer trainable pooling: latent cross-attention + MLP + mean (NV-Embed; Tang & Yang 2024), trained with InfoNCE on WordNet, backbone frozen",
-    "trainable-multi": "multi-layers trainable pooling: every layer's pooled state + layer-position embedding through latent cross-attention (Tang & Yang 2024), trained with InfoNCE on WordNet, backbone frozen",
+    "trainable-last": "last-layer trainable pooling: latent cross-attention + MLP + mean (NV-Embed; Tang & Yang 2024), trained with InfoNCE on WordNet, backbone frozen or LoRA-adapted (lora_rank)",
+    "trainable-multi": "multi-layers trainable pooling: every layer's pooled state + layer-position embedding through latent cross-attention (Tang & Yang 2024), trained with InfoNCE on WordNet, backbone frozen or LoRA-adapted (lora_rank)",
 }
 
 
 def models() -> list[ModelSpec]:
     out = []
     for design, description in DESIGNS.items():
-        defaults = {**COMMON, **(TRAINING if design.startswith("trainable") else {})}
+        defaults = {
+            **COMMON,
+            **TRAINING,
+            **LORA,
+            **(POOLER if design.startswith("trainable") else {}),
+        }
         space = {"backbone": BACKBONES, "attention": ("categorical", ["causal", "bidirectional"])}
         if not design.startswith("trainable"):
             space["layer"] = ("int", 0, 6)

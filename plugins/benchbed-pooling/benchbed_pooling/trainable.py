@@ -1,4 +1,4 @@
-"""Trainable poolers as Tang & Yang (2024) define them, on a frozen backbone.
+"""Trainable poolers as Tang & Yang (2024) define them, on a frozen or LoRA-adapted backbone.
 
 - Last-layer trainable pooling (NV-Embed's latent attention, Lee et al. 2024): the last
   layer's token states are the queries of a cross-attention whose keys and values are a
@@ -9,8 +9,9 @@
   goes through the same cross-attention + MLP block, then a mean over layers.
 
 Both are trained with InfoNCE (temperature 0.05) whose candidates are the batch's positives
-(in-batch negatives) and one hard negative per anchor. The backbone is frozen, so its
-features are computed once per text and cached on disk.
+(in-batch negatives) and one hard negative per anchor. With a frozen backbone its features
+are computed once per text (`train_pooler`); with LoRA (`lora.py`) the backbone runs in every
+step and its LoRA weights train jointly with the pooler, if any (`train_end_to_end`).
 """
 
 from __future__ import annotations
@@ -145,6 +146,36 @@ def train_pooler(pooler, features: dict, triplets, *, seed: int, epochs: int, ba
     return losses
 
 
+def train_end_to_end(embed, parameters: list, triplets, *, seed: int, epochs: int,
+                     batch_size: int, lr: float, log=None) -> list[float]:  # fmt: skip
+    """InfoNCE as `train_pooler`, but every step runs the backbone: `embed(texts)` returns
+    (n, d) embeddings with gradients (a LoRA-adapted backbone, then the pooling). Anchors,
+    positives and hard negatives of a batch go through one forward pass."""
+    generator = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.01)
+    losses = []
+    for epoch in range(epochs):
+        order = torch.randperm(len(triplets), generator=generator).tolist()
+        total, count = 0.0, 0
+        for start in range(0, len(order) - 1, batch_size):
+            batch = [triplets[i] for i in order[start : start + batch_size]]
+            if len(batch) < 2:
+                continue
+            texts = [getattr(t, part) for part in ("anchor", "positive", "negative") for t in batch]
+            loss = info_nce(*embed(texts).split(len(batch)))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(batch)
+            count += len(batch)
+            if log:
+                log.info("LoRA step %d: InfoNCE %.4f", start // batch_size, loss.item())
+        losses.append(total / max(count, 1))
+        if log:
+            log.info("LoRA epoch %d: InfoNCE %.4f", epoch, losses[-1])
+    return losses
+
+
 def pairs_accuracy(pooler, features: dict, triplets, device: str, batch_size: int = 64) -> float:
     """Held-out check: how often the anchor is closer to its gloss than to all other
     candidates of its batch (positives and hard negatives), the quantity InfoNCE trains."""
@@ -163,3 +194,17 @@ def pairs_accuracy(pooler, features: dict, triplets, device: str, batch_size: in
 def cache_path(root: Path, config: dict) -> Path:
     key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:20]
     return root / "poolers" / f"{config['design']}-{key}.pt"
+
+
+def encoder_accuracy(encode, triplets, batch_size: int = 64) -> float:
+    """`pairs_accuracy` for any `encode(texts) -> (n, d) array` (a whole embedding model,
+    e.g. a LoRA-adapted backbone with its pooling)."""
+    correct = total = 0
+    for start in range(0, len(triplets), batch_size):
+        batch = triplets[start : start + batch_size]
+        a, p, n = (torch.as_tensor(encode([getattr(t, part) for t in batch]))
+                   for part in ("anchor", "positive", "negative"))  # fmt: skip
+        sims = F.normalize(a, dim=-1) @ F.normalize(torch.cat([p, n]), dim=-1).T
+        correct += int((sims.argmax(1) == torch.arange(len(batch))).sum())
+        total += len(batch)
+    return correct / total

@@ -25,9 +25,14 @@ def test_registry_has_the_tasks_designs_and_suites():
                   "pool-trainable-last", "pool-trainable-multi", "st-reference"):  # fmt: skip
         assert model in registry.models
     assert {"pooling-quick", "pooling", "pooling-decoders"} <= set(registry.suites)
+    # every design takes a LoRA rank; 0 (the default) keeps the backbone frozen
+    for model in ("pool-mean", "pool-last", "pool-trainable-last", "pool-trainable-multi"):
+        assert registry.models[model].defaults["lora_rank"] == 0
 
 
-@pytest.mark.parametrize("suite", ["pooling-quick", "pooling", "pooling-decoders"])
+@pytest.mark.parametrize(
+    "suite", ["pooling-quick", "pooling", "pooling-decoders", "pooling-decoders-lora"]
+)
 def test_suites_expand(suite):
     from benchbed.plugins import load_registry
     from benchbed.suites import load_suite
