@@ -137,10 +137,12 @@ class Generator:
     """Loads a model once and runs batched greedy decoding with a KV cache."""
 
     def __init__(self, model: str, device: str = "cpu", threads: int = 0):
+        """`threads`: torch CPU threads; 0 keeps the process's setting (`benchbed run --threads`)."""
         import torch
 
         if threads:
             torch.set_num_threads(threads)
+        self.threads = torch.get_num_threads()
         start = time.perf_counter()
         self.name, self.device = model, device
         self.tokenizer, self.model = lms.load(model, device)
@@ -305,7 +307,7 @@ def generations(
                 "device": ctx.device,
                 "device_name": ctx.timer.device_name,
                 "batch_size": batch_size,
-                "threads": threads or None,
+                "threads": gen.threads,
                 "mid_layer": gen.mid_layer,
                 "layers": len(gen.layers),
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

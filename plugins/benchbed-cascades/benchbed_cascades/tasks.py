@@ -28,12 +28,11 @@ METRICS = (
 TRAIN_FRACTION = 0.5
 BATCH_SIZE = 8
 MAX_NEW_TOKENS = 24
-THREADS = 2
 PAIRS = {
     "smol135m-qwen0.5b": ("smollm2-135m", "qwen2.5-coder-0.5b"),
     "qwen0.5b-qwen1.5b": ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"),
 }
-SIZES = {"quiz": 80, "fanoutqa": 120, "arithmetic": 120, "word-problems": 120}
+SIZES = {"quiz": 80, "fanoutqa": 100, "arithmetic": 100, "word-problems": 120}
 
 
 class CascadeTask(Task):
@@ -67,7 +66,7 @@ class CascadeTask(Task):
         gens, info = {}, {}
         for role, model in (("small", self.small), ("large", self.large)):
             gens[role], info[role] = generations(
-                model, ds, questions, ctx, role, BATCH_SIZE, MAX_NEW_TOKENS, THREADS
+                model, ds, questions, ctx, role, BATCH_SIZE, MAX_NEW_TOKENS
             )
         q = {
             role: np.array(

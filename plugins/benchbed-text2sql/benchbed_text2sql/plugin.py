@@ -39,6 +39,8 @@ LM_DEFAULTS = {
     "temperature": 0.7,
     "max_new_tokens": 128,
     "threads": 0,
+    "draft": "",
+    "threshold": 0.85,
 }
 
 
@@ -79,7 +81,8 @@ def benchbed_models():
         _lm(
             "causal-lm-sql",
             "any Hugging Face causal LM (model=folder, hub id or a Qwen name), "
-            "zero-shot with the schema; shots>0: DAIL-SQL demonstrations; samples>1: voting",
+            "zero-shot with the schema; shots>0: DAIL-SQL demonstrations (draft=zero-shot or "
+            "nearest-question adds the draft-query skeleton rule); samples>1: voting",
         ),
     ]
     for key, size in QWEN.items():
@@ -91,10 +94,11 @@ def benchbed_models():
             ),
             _lm(
                 f"{key}-dail",
-                f"Qwen2.5-Coder-{size}-Instruct, 4 demonstrations chosen by masked "
-                "question similarity (DAIL-SQL), greedy",
+                f"Qwen2.5-Coder-{size}-Instruct, 4 demonstrations chosen by DAIL-SQL's rule "
+                "(masked-question similarity, skeleton of the zero-shot draft >= 0.85), greedy",
                 model=key,
                 shots=4,
+                draft="zero-shot",
             ),
             _lm(
                 f"{key}-self-consistency",
@@ -103,6 +107,7 @@ def benchbed_models():
                 model=key,
                 shots=4,
                 samples=5,
+                draft="zero-shot",
             ),
         ]
     return models

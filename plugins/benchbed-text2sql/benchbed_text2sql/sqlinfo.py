@@ -467,3 +467,96 @@ def _literal_value(node, canon: _Canon, aliases):
         if canon.column(node, aliases) is None:
             return node.name
     return None
+
+
+# -- query skeletons (DAIL-SQL) -----------------------------------------------------------------
+
+_NAME_TOKENS = ("VAR", "IDENTIFIER")
+_ORDER_ENDS = ("LIMIT", "OFFSET", "UNION", "INTERSECT", "EXCEPT", "SEMICOLON")
+_VALUE_TOKENS = ("STRING", "NUMBER", "NATIONAL_STRING", "HEX_STRING", "BIT_STRING")
+
+
+def skeleton(sql: str) -> str:
+    """DAIL-SQL's query skeleton (Gao et al. 2023, Sec. 4.2; `sql2skeleton` in their code).
+
+    Keywords and operators are kept in lower case, table names, column names and values become
+    `_`; then the join conditions and the join chain, `_ , _` lists and `_ op _` comparisons
+    collapse into one `_` each, `where _ and _` into `where _`, and an ORDER BY without a
+    direction gets `asc`. DAIL-SQL masks the names it finds in the schema; from sqlglot's tokens
+    we mask every name that is not a function call, so an invented column is masked too.
+    """
+    import re
+
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    text = sql.strip().rstrip(";")
+    try:
+        tokens = sqlglot.tokenize(text, read="sqlite")
+    except SqlglotError:
+        return " ".join(text.lower().split())
+    out: list[str] = []
+    skip_alias = False
+    depth, order_depth = 0, None  # the parenthesis depth of an open ORDER BY list
+
+    def close_order_item():
+        if out[-1] not in ("asc", "desc"):
+            out.append("asc")  # an ORDER BY item without direction, as DAIL's add_asc
+
+    for i, tok in enumerate(tokens):
+        kind = tok.token_type.name
+        following = tokens[i + 1].token_type.name if i + 1 < len(tokens) else ""
+        if (
+            order_depth is not None
+            and depth == order_depth
+            and (kind in _ORDER_ENDS or (kind == "R_PAREN") or kind == "COMMA")
+        ):
+            close_order_item()
+            if kind != "COMMA":
+                order_depth = None
+        depth += (kind == "L_PAREN") - (kind == "R_PAREN")
+        if skip_alias:
+            skip_alias = False
+            if kind in _NAME_TOKENS or kind == "STRING":
+                continue
+        if kind == "ORDER_BY":
+            order_depth = depth
+        if kind == "ALIAS":
+            skip_alias = True  # `AS name` goes, as in DAIL's remove_table_alias
+        elif kind in _NAME_TOKENS and following == "L_PAREN":
+            out.append(tok.text.lower())  # a function
+        elif kind in _NAME_TOKENS or kind in _VALUE_TOKENS or kind == "STAR":
+            if out[-2:-1] == ["_"] and out[-1:] == ["."]:
+                out.pop()  # `t1 . name` is one masked column
+            else:
+                out.append("_")
+        elif kind == "DASH" and following == "NUMBER" and (not out or out[-1] not in ("_", ")")):
+            continue  # the sign of a negative number, which is masked next
+        else:
+            out.append(tok.text.lower())
+    if order_depth is not None:
+        close_order_item()
+    s = " ".join(" ".join(out).split())
+    s = s.replace("on _ = _ and _ = _", "on _ = _").replace("on _ = _ or _ = _", "on _ = _")
+    s = s.replace(" on _ = _", "")
+    s = re.sub(r"_ (?:(?:(?:inner|left|right|full|cross|natural|outer) )*join _ ?)+", "_ ", s)
+    while "_ , _" in s:
+        s = s.replace("_ , _", "_")
+    for op in ("=", "!=", "<>", ">", ">=", "<", "<="):
+        s = s.replace(f"_ {op} _", "_")
+    while "where _ and _" in s or "where _ or _" in s:
+        s = s.replace("where _ and _", "where _").replace("where _ or _", "where _")
+    return " ".join(s.split())
+
+
+def skeleton_similarity(a: str, b: str) -> float:
+    """DAIL-SQL's query similarity: Jaccard similarity of two skeletons' token multisets,
+    |A & B| / (|A| + |B| - |A & B|) with multiplicities (their `jaccard_similarity`)."""
+    from collections import Counter
+
+    ta, tb = Counter(a.split()), Counter(b.split())
+    total = sum(ta.values()) + sum(tb.values())
+    if not total:
+        return 1.0
+    common = sum((ta & tb).values())
+    return common / (total - common)

@@ -18,7 +18,7 @@ from benchbed_cascades.rules.base import CascadeData, token_quantiles
 class _Chow(ABC):
     extra_cost = ""
 
-    def fit(self, train: CascadeData, rng) -> None:
+    def fit(self, train: CascadeData, rng) -> None:  # noqa: B027 (a deliberate no-op default)
         """Nothing to learn: the confidence is read off the small model."""
 
     @abstractmethod
