@@ -3,9 +3,9 @@
 
 The paper keeps two copies of the network's weights that are updated interdependently:
 fast weights learn the task sequence "without forgetting" and slow weights improve
-generalisation "without overfitting", joined by a two-step consolidation. We could read
-only the paper's abstract and summary, not its equations, so this is the definition we
-implement (on the benchmark's non-few-shot protocol):
+generalisation "without overfitting", joined by a two-step consolidation. This module
+follows the paper's abstract and summary, not its equations; the definition implemented
+(on the benchmark's non-few-shot protocol) is:
 
 1. Fast weights theta_F learn each new context quickly, starting from the slow weights
    (the slow weights set where fast learning starts: the meta-plasticity of the paper),

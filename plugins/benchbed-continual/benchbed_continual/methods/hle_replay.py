@@ -19,8 +19,8 @@ parent unit):
 `pseudo_labels=False` (an ablation) keeps the class-balanced memory but trains each stored
 example only at the level of its own label and balances by that label.
 
-The rules follow the paper's description of PL (abstract, Fig. 3 caption); we could not read
-its equations, so no equation number is cited.
+The rules follow the paper's description of PL (abstract, Fig. 3 caption), not its
+equations, so no equation number is cited.
 
 Not implemented: the paper's choice of which example to discard by its effect on the loss
 (we discard a random one of the largest class), and flexible memory sampling (FMS): memory

@@ -9,7 +9,7 @@ own recent losses, or, if there is none, spawns a new expert. A selector network
 on a small buffer of stream samples labelled with the expert that learned them, routes
 each test input to one expert.
 
-Choices we had to make (the paper's full text was not available to us, only its summary):
+Choices made here where the paper's summary leaves details open:
 
 - Detection: the log of each batch's loss is compared with the mean m and standard
   deviation s of the log-losses of the current expert's last `window` training batches;
