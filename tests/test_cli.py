@@ -116,6 +116,9 @@ def _start_slow_suite(cli, cells: int) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job ignores SIGINT, and Python then never raises
+        # KeyboardInterrupt; give the child a terminal's default whoever started pytest
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
