@@ -71,12 +71,16 @@ def table(rows: dict, seeds: list[int]) -> str:
     base = np.array([v["auc_df"] for v in rows["chow-sum"]])
     for name, values in rows.items():
         auc = np.array([v["auc_df"] for v in values])
-        rel = np.array([v["rel_improvement"] for v in values])
+        # undefined on a split where AUC_random = 0 (neither model right on its test half)
+        rel = np.array([v["rel_improvement"] for v in values if "rel_improvement" in v])
+        rel_text = f"{100 * rel.mean():+.1f}%" if len(rel) else "undefined"
+        if 0 < len(rel) < len(values):
+            rel_text += f" ({len(rel)} splits)"
         match = np.array([v["deferral_to_match_large"] for v in values])
         paper = PAPER_MNLI.get(name)
         lines.append(
             f"| {name} | {auc.mean():.3f} ± {auc.std(ddof=1) if len(auc) > 1 else 0:.3f} | "
-            f"{100 * rel.mean():+.1f}% | {int(np.sum(auc > base + 1e-12))}/{len(auc)} | "
+            f"{rel_text} | {int(np.sum(auc > base + 1e-12))}/{len(auc)} | "
             f"{match.mean():.2f} | {paper if paper else ''} |"
         )
     return "\n".join(lines)

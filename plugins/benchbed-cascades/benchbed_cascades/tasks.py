@@ -121,13 +121,15 @@ class CascadeTask(Task):
 
         metrics = {
             "auc_df": Score(area, [float(t) for t in terms], "question"),
-            "rel_improvement": curves.relative_improvement(area, test.q_small, test.q_large),
             "quality_small": Score.mean_of(test.q_small, "question"),
             "quality_large": Score.mean_of(test.q_large, "question"),
             "quality_oracle": float(oracle.max()),
             "deferral_to_match_large": match,
             "latency_to_match_large_ms": small_ms + extra_ms + match * large_ms,
         }
+        relative = curves.relative_improvement(area, test.q_small, test.q_large)
+        if relative == relative:  # undefined (NaN) when neither model gets a test question right
+            metrics["rel_improvement"] = relative
         artifacts = {
             "deferral_curve": {
                 "rate": _r(rates),

@@ -10,15 +10,15 @@ from benchbed import Context
 from benchbed.testing import require_asset
 
 
-def fake_generations(task, ctx, rng):
+def fake_generations(task, ctx, rng, anyone_right=True):
     """Small model right on half the questions and unsure (one weak token) where wrong;
-    the large model always right."""
+    the large model always right (with `anyone_right=False`: both always wrong)."""
     ds = datasets.load(task.dataset)
     questions = ds.questions[: task.n]
     for role, model in (("small", task.small), ("large", task.large)):
         cache = GenerationCache(ctx.cache_dir / "generations", model, ds, tasks.MAX_NEW_TOKENS)
         for i, q in enumerate(questions):
-            right = (i % 2 == 0) if role == "small" else True
+            right = anyone_right and ((i % 2 == 0) if role == "small" else True)
             p = rng.uniform(0.9, 1.0, 3)
             if not right:
                 p[1] = rng.uniform(0.1, 0.4)
@@ -69,6 +69,16 @@ def test_task_reports_curves_metrics_and_costs(task_and_ctx):
         assert len(root.findall("{http://www.w3.org/2000/svg}polyline")) == (
             3 if name == "deferral_curve" else 1
         )
+
+
+def test_relative_improvement_is_left_out_when_neither_model_is_ever_right(cache):
+    # AUC_random = 0: (AUC - AUC_random) / AUC_random is undefined, not a number to average
+    task = tasks.CascadeTask("quiz", "smol135m-qwen0.5b", 60)
+    ctx = Context(seed=3, plugin="cascades", show_progress=False)
+    require_asset(lambda: fake_generations(task, ctx, np.random.default_rng(0), anyone_right=False))
+    metrics = task.evaluate(ChowQuantile(0.0), ctx).metrics
+    assert "rel_improvement" not in metrics
+    assert metrics["auc_df"].value == 0 and set(metrics) == set(tasks.METRICS) - {"rel_improvement"}
 
 
 def test_same_seed_same_numbers_other_seed_other_split(task_and_ctx):
