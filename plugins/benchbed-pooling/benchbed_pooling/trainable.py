@@ -117,40 +117,10 @@ def info_nce(anchor, positive, negative, temperature: float = 0.05):
     return F.cross_entropy(logits, torch.arange(len(a), device=a.device))
 
 
-def train_pooler(pooler, features: dict, triplets, *, seed: int, epochs: int, batch_size: int,
-                 lr: float, device: str, log=None) -> list[float]:  # fmt: skip
-    """Train `pooler` in place on precomputed features; returns the loss of every epoch."""
-    generator = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(pooler.parameters(), lr=lr, weight_decay=0.01)
-    pooler.to(device).train()
-    losses = []
-    for epoch in range(epochs):
-        order = torch.randperm(len(triplets), generator=generator).tolist()
-        total, count = 0.0, 0
-        for start in range(0, len(order) - 1, batch_size):
-            batch = [triplets[i] for i in order[start : start + batch_size]]
-            if len(batch) < 2:
-                continue
-            embs = [pooler(*_pad([features[getattr(t, part)] for t in batch], device))
-                    for part in ("anchor", "positive", "negative")]  # fmt: skip
-            loss = info_nce(*embs)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(batch)
-            count += len(batch)
-        losses.append(total / max(count, 1))
-        if log:
-            log.info("pooler epoch %d: InfoNCE %.4f", epoch, losses[-1])
-    pooler.eval()
-    return losses
-
-
-def train_end_to_end(embed, parameters: list, triplets, *, seed: int, epochs: int,
-                     batch_size: int, lr: float, log=None) -> list[float]:  # fmt: skip
-    """InfoNCE as `train_pooler`, but every step runs the backbone: `embed(texts)` returns
-    (n, d) embeddings with gradients (a LoRA-adapted backbone, then the pooling). Anchors,
-    positives and hard negatives of a batch go through one forward pass."""
+def _train_contrastive(batch_loss, parameters, triplets, *, seed: int, epochs: int,
+                       batch_size: int, lr: float, log=None, what: str) -> list[float]:  # fmt: skip
+    """The loop both trainers share: seeded batches of triplets, AdamW on `parameters`,
+    `batch_loss(batch)` (an InfoNCE value) minimised; returns the loss of every epoch."""
     generator = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.01)
     losses = []
@@ -161,34 +131,58 @@ def train_end_to_end(embed, parameters: list, triplets, *, seed: int, epochs: in
             batch = [triplets[i] for i in order[start : start + batch_size]]
             if len(batch) < 2:
                 continue
-            texts = [getattr(t, part) for part in ("anchor", "positive", "negative") for t in batch]
-            loss = info_nce(*embed(texts).split(len(batch)))
+            loss = batch_loss(batch)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(batch)
             count += len(batch)
             if log:
-                log.info("LoRA step %d: InfoNCE %.4f", start // batch_size, loss.item())
+                log.debug("%s step %d: InfoNCE %.4f", what, start // batch_size, loss.item())
         losses.append(total / max(count, 1))
         if log:
-            log.info("LoRA epoch %d: InfoNCE %.4f", epoch, losses[-1])
+            log.info("%s epoch %d: InfoNCE %.4f", what, epoch, losses[-1])
     return losses
 
 
+def train_pooler(pooler, features: dict, triplets, *, seed: int, epochs: int, batch_size: int,
+                 lr: float, device: str, log=None) -> list[float]:  # fmt: skip
+    """Train `pooler` in place on precomputed features; returns the loss of every epoch."""
+
+    def batch_loss(batch):
+        return info_nce(*[pooler(*_pad([features[getattr(t, part)] for t in batch], device))
+                          for part in ("anchor", "positive", "negative")])  # fmt: skip
+
+    pooler.to(device).train()
+    losses = _train_contrastive(batch_loss, pooler.parameters(), triplets, seed=seed,
+                                epochs=epochs, batch_size=batch_size, lr=lr, log=log,
+                                what="pooler")  # fmt: skip
+    pooler.eval()
+    return losses
+
+
+def train_end_to_end(embed, parameters: list, triplets, *, seed: int, epochs: int,
+                     batch_size: int, lr: float, log=None) -> list[float]:  # fmt: skip
+    """InfoNCE as `train_pooler`, but every step runs the backbone: `embed(texts)` returns
+    (n, d) embeddings with gradients (a LoRA-adapted backbone, then the pooling). Anchors,
+    positives and hard negatives of a batch go through one forward pass."""
+
+    def batch_loss(batch):
+        texts = [getattr(t, part) for part in ("anchor", "positive", "negative") for t in batch]
+        return info_nce(*embed(texts).split(len(batch)))
+
+    return _train_contrastive(batch_loss, parameters, triplets, seed=seed, epochs=epochs,
+                              batch_size=batch_size, lr=lr, log=log, what="LoRA")  # fmt: skip
+
+
 def pairs_accuracy(pooler, features: dict, triplets, device: str, batch_size: int = 64) -> float:
-    """Held-out check: how often the anchor is closer to its gloss than to all other
-    candidates of its batch (positives and hard negatives), the quantity InfoNCE trains."""
-    correct = total = 0
+    """`encoder_accuracy` of a trainable pooler on precomputed features."""
+
+    def encode(texts):
+        return pooler(*_pad([features[t] for t in texts], device)).cpu()
+
     with torch.no_grad():
-        for start in range(0, len(triplets), batch_size):
-            batch = triplets[start : start + batch_size]
-            a, p, n = (pooler(*_pad([features[getattr(t, part)] for t in batch], device))
-                       for part in ("anchor", "positive", "negative"))  # fmt: skip
-            sims = F.normalize(a, dim=-1) @ F.normalize(torch.cat([p, n]), dim=-1).T
-            correct += int((sims.argmax(1) == torch.arange(len(batch))).sum())
-            total += len(batch)
-    return correct / total
+        return encoder_accuracy(encode, triplets, batch_size)
 
 
 def cache_path(root: Path, config: dict) -> Path:
@@ -197,8 +191,10 @@ def cache_path(root: Path, config: dict) -> Path:
 
 
 def encoder_accuracy(encode, triplets, batch_size: int = 64) -> float:
-    """`pairs_accuracy` for any `encode(texts) -> (n, d) array` (a whole embedding model,
-    e.g. a LoRA-adapted backbone with its pooling)."""
+    """Held-out check: how often the anchor is closer to its gloss than to all other
+    candidates of its batch (positives and hard negatives), the quantity InfoNCE trains.
+    `encode(texts) -> (n, d)` is any embedding model (e.g. a LoRA-adapted backbone with its
+    pooling)."""
     correct = total = 0
     for start in range(0, len(triplets), batch_size):
         batch = triplets[start : start + batch_size]
