@@ -12,6 +12,7 @@ so a task on the first 40 questions reuses a run on the first 200.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -268,6 +269,53 @@ class Generator:
         return sum(len(g.logprobs) for g in gens)
 
 
+def generate_missing(
+    gen: Generator,
+    cache: GenerationCache,
+    dataset: Dataset,
+    missing: list[Question],
+    batch_size: int,
+    max_new_tokens: int,
+    mid=None,
+    *,
+    step=lambda items: contextlib.nullcontext(),
+    progress=lambda batches: batches,
+    run_info: dict | None = None,
+):
+    """Generate `missing` in batches into `cache` (saved after every batch, so an interrupted
+    run keeps what it has) and record the run in the cache's metadata. `mid` is the running
+    middle-layer cost estimate `Generator.run` threads through; the updated one is returned.
+    `step(items)` and `progress(batches)` let a cell time the batches and show progress."""
+    tokens, start = 0, time.perf_counter()
+    batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
+    for batch in progress(batches):
+        with step(len(batch)):
+            outs, mid = gen.run(dataset, batch, max_new_tokens, mid)
+        tokens += gen.new_tokens(outs)
+        for q, g in zip(batch, outs, strict=True):
+            cache.put(q.id, g)
+        cache.save()
+    seconds = time.perf_counter() - start
+    cache.meta["runs"].append(
+        {
+            "questions": len(missing),
+            "seconds": seconds,
+            "new_tokens": tokens,
+            "tokens_per_s": tokens / seconds if seconds else None,
+            "load_seconds": gen.load_seconds,
+            "device": gen.device,
+            "batch_size": batch_size,
+            "threads": gen.threads,
+            "mid_layer": gen.mid_layer,
+            "layers": len(gen.layers),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **(run_info or {}),
+        }
+    )
+    cache.save()
+    return mid
+
+
 def generations(
     model: str,
     dataset: Dataset,
@@ -284,36 +332,20 @@ def generations(
     info = {"model": model, "generated_now": len(missing), "cached": len(questions) - len(missing)}
     if missing:
         gen = Generator(model, ctx.device, threads)
-        tokens, start, mid = 0, time.perf_counter(), None
-        batches = [missing[i : i + batch_size] for i in range(0, len(missing), batch_size)]
         with ctx.timer.phase(
             f"generate-{role}", items=len(missing), batch_size=batch_size, dtype="float32"
-        ) as ph:
-            for batch in ctx.progress(batches, desc=f"{role} {model}"):
-                with ph.step(items=len(batch)):
-                    outs, mid = gen.run(dataset, batch, max_new_tokens, mid)
-                tokens += gen.new_tokens(outs)
-                for q, g in zip(batch, outs, strict=True):
-                    cache.put(q.id, g)
-                cache.save()  # an interrupted run keeps what it has generated
-        seconds = time.perf_counter() - start
-        cache.meta["runs"].append(
-            {
-                "questions": len(missing),
-                "seconds": seconds,
-                "new_tokens": tokens,
-                "tokens_per_s": tokens / seconds if seconds else None,
-                "load_seconds": gen.load_seconds,
-                "device": ctx.device,
-                "device_name": ctx.timer.device_name,
-                "batch_size": batch_size,
-                "threads": gen.threads,
-                "mid_layer": gen.mid_layer,
-                "layers": len(gen.layers),
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-        )
-        cache.save()
+        ) as phase:
+            generate_missing(
+                gen,
+                cache,
+                dataset,
+                missing,
+                batch_size,
+                max_new_tokens,
+                step=lambda items: phase.step(items=items),
+                progress=lambda batches: ctx.progress(batches, desc=f"{role} {model}"),
+                run_info={"device_name": ctx.timer.device_name},
+            )
     gens = [cache.get(q.id) for q in questions]
     tokens = sum(len(g.logprobs) for g in gens)
     seconds = sum(g.seconds for g in gens)

@@ -19,7 +19,7 @@ import time
 def pregenerate(task_name: str, chunk: int, threads: int, device: str = "cpu") -> None:
     from benchbed import BenchbedError, Context
     from benchbed_cascades import datasets
-    from benchbed_cascades.generate import GenerationCache, Generator
+    from benchbed_cascades.generate import GenerationCache, Generator, generate_missing
     from benchbed_cascades.tasks import BATCH_SIZE, MAX_NEW_TOKENS, all_tasks
 
     tasks = {t.name: t for t in all_tasks()}
@@ -39,42 +39,22 @@ def pregenerate(task_name: str, chunk: int, threads: int, device: str = "cpu") -
         for model in (task.small, task.large):
             cache = GenerationCache(folder, model, ds, MAX_NEW_TOKENS)
             missing = [q for q in part if cache.get(q.id) is None]
-            if missing and model not in models:
+            if not missing:
+                continue
+            if model not in models:
                 models[model] = Generator(model, device, threads)
                 print(f"{model}: loaded in {models[model].load_seconds:.0f} s", flush=True)
-            gen = models.get(model)
-            began, tokens = time.perf_counter(), 0
-            for i in range(0, len(missing), BATCH_SIZE):
-                batch = missing[i : i + BATCH_SIZE]
-                outs, mids[model] = gen.run(ds, batch, MAX_NEW_TOKENS, mids[model])
-                tokens += gen.new_tokens(outs)
-                for q, g in zip(batch, outs, strict=True):
-                    cache.put(q.id, g)
-                cache.save()
-            if missing:
-                seconds = time.perf_counter() - began
-                cache.meta["runs"].append(
-                    {
-                        "questions": len(missing),
-                        "seconds": seconds,
-                        "new_tokens": tokens,
-                        "tokens_per_s": tokens / seconds,
-                        "load_seconds": gen.load_seconds,
-                        "device": device,
-                        "batch_size": BATCH_SIZE,
-                        "threads": threads or None,
-                        "mid_layer": gen.mid_layer,
-                        "layers": len(gen.layers),
-                        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        "by": "pregenerate",
-                    }
-                )
-                cache.save()
-                print(
-                    f"{model}: questions {start + 1}-{start + len(part)}: {len(missing)} generated "
-                    f"in {seconds:.0f} s ({seconds / len(missing):.1f} s/question)",
-                    flush=True,
-                )
+            began = time.perf_counter()
+            mids[model] = generate_missing(
+                models[model], cache, ds, missing, BATCH_SIZE, MAX_NEW_TOKENS, mids[model],
+                run_info={"by": "pregenerate"},
+            )  # fmt: skip
+            seconds = time.perf_counter() - began
+            print(
+                f"{model}: questions {start + 1}-{start + len(part)}: {len(missing)} generated "
+                f"in {seconds:.0f} s ({seconds / len(missing):.1f} s/question)",
+                flush=True,
+            )
 
 
 def main(argv=None) -> None:

@@ -14,6 +14,7 @@ class FakeGenerator:
 
     def __init__(self, model, device="cpu", threads=0):
         self.name, self.load_seconds, self.layers, self.mid_layer = model, 0.0, [0] * 4, 2
+        self.device, self.threads = device, threads
 
     def run(self, dataset, batch, max_new_tokens, mid_seconds=None):
         FakeGenerator.calls.append((self.name, [q.id for q in batch]))
