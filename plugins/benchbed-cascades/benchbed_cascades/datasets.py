@@ -203,32 +203,35 @@ WORD_DEMOS = [
 NUMBER = "Answer with only the final number, no words and no working."
 
 
-def _reasoning_gym(generator: str, size: int):
+def _reasoning_gym(
+    name: str, generator: str, version: str, category: str, demos, size: int
+) -> Dataset:
+    """`size` problems of a reasoning-gym generator (fixed seed), numeric answers."""
     try:
         import reasoning_gym
     except ImportError as exc:
         raise MissingAsset(
             f"reasoning-gym cannot be imported ({exc}); install: {GYM_INSTALL}"
         ) from None
-    return reasoning_gym.create_dataset(generator, size=size, seed=ORDER_SEED)
+    items = reasoning_gym.create_dataset(generator, size=size, seed=ORDER_SEED)
+    questions = [
+        Question(f"{generator}:{i}", x["question"], (str(x["answer"]),), True, category)
+        for i, x in enumerate(items)
+    ]
+    return Dataset(name, version, questions, demos, NUMBER)
 
 
 def load_arithmetic(size: int = 1000) -> Dataset:
-    items = _reasoning_gym("basic_arithmetic", size)
-    questions = [
-        Question(f"basic_arithmetic:{i}", x["question"], (str(x["answer"]),), True, "arithmetic")
-        for i, x in enumerate(items)
-    ]
-    return Dataset("arithmetic", "reasoning-gym-0.1.25-basic-1", questions, ARITH_DEMOS, NUMBER)
+    return _reasoning_gym(
+        "arithmetic", "basic_arithmetic", "reasoning-gym-0.1.25-basic-1", "arithmetic",
+        ARITH_DEMOS, size,
+    )  # fmt: skip
 
 
 def load_word_problems(size: int = 500) -> Dataset:
-    items = _reasoning_gym("gsm_symbolic", size)
-    questions = [
-        Question(f"gsm_symbolic:{i}", x["question"], (str(x["answer"]),), True, "word")
-        for i, x in enumerate(items)
-    ]
-    return Dataset("word-problems", "reasoning-gym-0.1.25-gsm-1", questions, WORD_DEMOS, NUMBER)
+    return _reasoning_gym(
+        "word-problems", "gsm_symbolic", "reasoning-gym-0.1.25-gsm-1", "word", WORD_DEMOS, size
+    )
 
 
 LOADERS = {
