@@ -38,7 +38,6 @@ LM_DEFAULTS = {
     "samples": 1,
     "temperature": 0.7,
     "max_new_tokens": 128,
-    "threads": 0,
     "draft": "",
     "threshold": 0.85,
 }

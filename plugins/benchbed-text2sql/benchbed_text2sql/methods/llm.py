@@ -103,7 +103,6 @@ class CausalLMSQL:
         samples=1,
         temperature=0.7,
         max_new_tokens=128,
-        threads=0,
         draft="",
         threshold=0.85,
     ):
@@ -114,7 +113,6 @@ class CausalLMSQL:
         self.samples = int(samples)
         self.temperature = float(temperature)
         self.max_new_tokens = int(max_new_tokens)
-        self.threads = int(threads)
         self.draft = draft
         self.threshold = float(threshold)
         self._latencies: list[float] = []
@@ -131,10 +129,6 @@ class CausalLMSQL:
             )
 
     def fit(self, pool, ctx) -> None:
-        import torch
-
-        if self.threads:
-            torch.set_num_threads(self.threads)
         self.device = ctx.device
         self.tokenizer, self.model = lms.load(self.name, ctx.device)
         self.prepare(pool, ctx)
