@@ -77,12 +77,12 @@ METHODS = {
 
 
 def _factory(target: str):
+    """A builder for "module:Class"; a bare module name is one of `benchbed_continual.methods`."""
     module, cls = target.split(":")
+    path = module if "." in module else f"benchbed_continual.methods.{module}"
 
     def build(**params):
-        return getattr(importlib.import_module(f"benchbed_continual.methods.{module}"), cls)(
-            **params
-        )
+        return getattr(importlib.import_module(path), cls)(**params)
 
     build.__name__ = f"build_{module}"
     return build
@@ -95,19 +95,24 @@ def benchbed_tasks():
     return all_tasks()
 
 
-@benchbed.hookimpl
-def benchbed_models():
+def _specs(methods: dict, kind: str, protocol: dict = PROTOCOL) -> list[ModelSpec]:
+    """Model specs of `kind`; `protocol` holds the training parameters every method shares."""
     return [
         ModelSpec(
             name,
-            kinds=("continual-learner",),
+            kinds=(kind,),
             factory=_factory(target),
             description=description,
-            defaults={**own, **PROTOCOL},
+            defaults={**own, **protocol},
             search_space={"lr": ("log", 1e-4, 1e-2)},
         )
-        for name, (target, description, own) in METHODS.items()
+        for name, (target, description, own) in methods.items()
     ]
+
+
+@benchbed.hookimpl
+def benchbed_models():
+    return _specs(METHODS, "continual-learner")
 
 
 @benchbed.hookimpl
