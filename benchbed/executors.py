@@ -36,10 +36,13 @@ def make_executor(
     scheduler: str | None = None,
     on_start: Callable[[Cell], None] | None = None,
     threads: int | None = None,
+    progress: bool = True,
 ) -> Executor:
-    """`threads`: CPU threads per cell (default: all cores, shared out among local workers)."""
+    """`threads`: CPU threads per cell (default: all cores, shared out among local workers).
+    `progress`: whether a serial run's tasks draw their own progress bars (pool workers never
+    do: their bars would interleave)."""
     if name == "serial":
-        return SerialExecutor(on_start, threads)
+        return SerialExecutor(on_start, threads, progress)
     if name == "process":
         return ProcessExecutor(workers, threads)
     if name == "dask":
@@ -48,8 +51,13 @@ def make_executor(
 
 
 class SerialExecutor:
-    def __init__(self, on_start: Callable[[Cell], None] | None = None, threads: int | None = None):
-        self.on_start, self.threads = on_start, threads
+    def __init__(
+        self,
+        on_start: Callable[[Cell], None] | None = None,
+        threads: int | None = None,
+        progress: bool = True,
+    ):
+        self.on_start, self.threads, self.progress = on_start, threads, progress
 
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         if self.threads:
@@ -57,7 +65,7 @@ class SerialExecutor:
         for cell in cells:
             if self.on_start:
                 self.on_start(cell)
-            yield cell, execute_cell(registry, cell)
+            yield cell, execute_cell(registry, cell, show_progress=self.progress)
 
 
 # -- worker side, shared by the process pool and Dask ------------------------------------------

@@ -63,6 +63,7 @@ def run_cells(
         scheduler,
         on_start=lambda c: bar.set_description(c.label),
         threads=threads,
+        progress=progress,
     )
     summary = Summary(total=len(cells))
     if suite:

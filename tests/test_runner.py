@@ -111,8 +111,15 @@ def test_run_events_reach_reporters(registry, tmp_path):
     assert events == [("started", "s", 2), ("cell", "ok"), ("cell", "failed"), ("finished", 1, 1)]
 
 
+def stored_conditions(store, name):
+    return [
+        json.loads(r["content"])
+        for r in store.query("SELECT content FROM artifacts WHERE name = ?", [name])
+    ]
+
+
 def stored_thread_limits(store):
-    return [json.loads(r["content"]) for r in store.query("SELECT content FROM artifacts")]
+    return stored_conditions(store, "threads")
 
 
 @pytest.mark.parametrize("executor", ["serial", "process"])
@@ -134,6 +141,14 @@ def test_without_threads_pool_workers_share_out_the_cores(registry, tmp_path):
     todo = [make_cell(registry, "toy/threads", "uniform", {}, 0, "cpu")]
     run_cells(registry, store, todo, executor="process", workers=2, progress=False)
     assert stored_thread_limits(store) == [str(max(1, (os.cpu_count() or 1) // 2))]
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_a_serial_run_without_progress_tells_its_tasks(registry, tmp_path, progress):
+    store = Store(tmp_path / "r.db")
+    todo = [make_cell(registry, "toy/threads", "uniform", {}, 0, "cpu")]
+    run_cells(registry, store, todo, progress=progress)
+    assert stored_conditions(store, "progress") == [progress]
 
 
 def test_a_thread_limit_below_one_is_refused():

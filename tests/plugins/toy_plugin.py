@@ -48,7 +48,8 @@ class CountTask(Task):
 
 
 class ThreadsTask(Task):
-    """Reports the thread limit its cell ran under, as the numeric libraries would read it."""
+    """Reports what its cell ran under: the thread limit, as the numeric libraries would read
+    it, and whether the task may draw progress bars."""
 
     name = "toy/threads"
     kind = SCORER
@@ -58,7 +59,10 @@ class ThreadsTask(Task):
     def evaluate(self, model, ctx):
         import os
 
-        return Result({"toy_score": 1.0}, {"threads": os.environ.get("OMP_NUM_THREADS")})
+        return Result(
+            {"toy_score": 1.0},
+            {"threads": os.environ.get("OMP_NUM_THREADS"), "progress": ctx.show_progress},
+        )
 
 
 SPLITS_SEEN = []  # which splits TargetTask was evaluated on, for the leakage test
