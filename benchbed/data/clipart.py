@@ -61,6 +61,12 @@ def to_array(image, size: int = SIZE) -> np.ndarray:
     return np.rint(rgb).astype(np.uint8)
 
 
+def classes_with_at_least(labels: np.ndarray, min_per_class: int) -> list[str]:
+    """The folder classes with at least `min_per_class` pictures, sorted."""
+    counts = dict(zip(*np.unique(labels, return_counts=True)))
+    return sorted(str(c) for c, n in counts.items() if n >= min_per_class)
+
+
 def load_clipart(root: Path = ROOT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, labels, paths): x (n, SIZE*SIZE*3) uint8 in HWC order, labels the folder of each
     picture relative to `root`, paths the file relative to `root`; sorted by path."""

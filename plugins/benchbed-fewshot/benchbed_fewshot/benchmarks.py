@@ -3,7 +3,7 @@
 A benchmark is metadata plus `load(ctx) -> FeatureSet`; the episode protocol itself lives
 in the task. Features are what the methods see: raw pixels (digits), MiniLM sentence
 vectors (WordNet, fortunes), or a CNN backbone trained on the base classes (MNIST,
-Fashion-MNIST, clip art; see backbone.py).
+Fashion-MNIST, clip art; see `benchbed.cnn` in the core).
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ class ImageNovelClasses(Benchmark):
     def load(self, ctx) -> FeatureSet:
         import torch
 
-        from benchbed_fewshot import backbone
+        from benchbed import cnn as backbone
 
         device_type = ctx.device.split(":")[0]
         stem = ctx.cache_dir / "backbones" / f"{self.dataset}-seed{ctx.seed}-{device_type}-v1"
@@ -279,14 +279,15 @@ class ClipArt(Benchmark):
     @classmethod
     def classes(cls, labels: np.ndarray) -> list[str]:
         """The folders with at least `min_per_class` pictures, sorted."""
-        counts = dict(zip(*np.unique(labels, return_counts=True)))
-        return sorted(str(c) for c, n in counts.items() if n >= cls.min_per_class)
+        from benchbed.data.clipart import classes_with_at_least
+
+        return classes_with_at_least(labels, cls.min_per_class)
 
     def load(self, ctx) -> FeatureSet:
         import torch
 
+        from benchbed import cnn as backbone
         from benchbed.data.clipart import SIZE, VERSION, load_clipart
-        from benchbed_fewshot import backbone
 
         pixels, labels, paths = load_clipart()
         names = self.classes(labels)

@@ -5,13 +5,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from benchbed_fewshot import backbone
 from benchbed_fewshot.benchmarks import BENCHMARKS, ClipArt
 from benchbed_fewshot.episodes import split_classes
 from benchbed_fewshot.methods.nearest_centroid import NearestCentroid
 from benchbed_fewshot.methods.tim import TIMADM
 from benchbed_fewshot.tasks import FewShotTask
 
+from benchbed import cnn as backbone
 from benchbed.data.clipart import ROOT, image_paths, load_clipart
 
 needs_clipart = pytest.mark.skipif(

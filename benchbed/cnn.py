@@ -1,12 +1,13 @@
-"""A CNN feature extractor trained by plain cross-entropy on the base classes only, as the
-transductive papers (SimpleShot, LaplacianShot, TIM) train theirs: no episodic training.
+"""A small CNN feature extractor trained by plain cross-entropy on a data set's base classes
+only, as the transductive few-shot papers (SimpleShot, LaplacianShot, TIM) train theirs: no
+episodic training. Shared by the few-shot and continual plugins, which cache the trained
+weights under their own cache folders.
 
-Trained once per (data set, seed) and cached under the plugin's cache folder; features of
-the evaluation images are the 256-d output of the penultimate layer (after ReLU), the layer
-those papers read. Images are flat float arrays in [0, 1]; `shape` (channels, height, width)
-says how to read them: (1, 28, 28) for MNIST, (3, 32, 32) HWC-ordered RGB for clip art.
-On a GPU cuDNN may pick non-deterministic kernels, so weights trained there can differ in
-the last bits from run to run; on CPU they are reproducible.
+Features of evaluation images are the 256-d output of the penultimate layer (after ReLU),
+the layer those papers read. Images are flat float arrays in [0, 1]; `shape` (channels,
+height, width) says how to read them: (1, 28, 28) for MNIST, (3, 32, 32) HWC-ordered RGB for
+clip art. On a GPU cuDNN may pick non-deterministic kernels, so weights trained there can
+differ in the last bits from run to run; on CPU they are reproducible.
 """
 
 from __future__ import annotations
