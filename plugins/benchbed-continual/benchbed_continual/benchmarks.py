@@ -47,6 +47,9 @@ class Protocol:
     epochs: float | None = None
     memory: int = 1100
     single_pass: bool = False
+    backbone: str = "mlp"
+    image_shape: tuple[int, int, int] | None = None  # (channels, height, width) for the ViT
+    vit: dict | None = None  # other ViTConfig fields; None: its defaults
 
 
 # Hsu et al. 2018 (the source of the reference table): 4 epochs per context, batch 128,
@@ -149,6 +152,9 @@ def _setting(protocol, scenario, n_inputs, n_outputs, masks, sizes, ctx) -> Sett
         single_pass=protocol.single_pass,
         device=ctx.device,
         seed=ctx.seed,
+        backbone=protocol.backbone,
+        image_shape=protocol.image_shape,
+        vit=protocol.vit,
     )
 
 
@@ -306,9 +312,12 @@ def _score(per_context) -> Score:
 
 
 def _protocol(setting: Setting) -> dict:
-    return {k: v for k, v in asdict(setting).items() if k not in ("masks", "device")} | {
-        "device": str(setting.device)
-    }
+    skip = {"masks", "device"}
+    if setting.backbone == "mlp":
+        # The MLP protocols leave the backbone fields out, so their cache keys stay as they were.
+        skip |= {"backbone", "image_shape", "vit"}
+    fields = {k: v for k, v in asdict(setting).items() if k not in skip}
+    return fields | {"device": str(setting.device)}
 
 
 def _mnist(split):
@@ -390,5 +399,6 @@ def all_tasks() -> list[ContinualTask]:
         )
     )
     from benchbed_continual.hierarchy import hle_tasks
+    from benchbed_continual.vit_tasks import vit_tasks
 
-    return tasks + hle_tasks()
+    return tasks + hle_tasks() + vit_tasks()

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from benchbed import BenchbedError
+
 SCENARIOS = ("task", "domain", "class")
 
 
@@ -36,6 +38,9 @@ class Setting:
     memory: int = 1100  # examples a replay method may store, the same for every one of them
     device: str = "cpu"
     seed: int = 0
+    backbone: str = "mlp"  # "mlp" (`hidden` units, 2 layers) or "vit" (`vit.ViT`)
+    image_shape: tuple[int, int, int] | None = None  # (channels, height, width), for the ViT
+    vit: dict | None = None  # other `ViTConfig` fields (patch, dim, depth, heads, mlp_ratio)
 
     def with_overrides(self, **values) -> Setting:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -58,6 +63,24 @@ def mlp(n_inputs: int, hidden: int, n_outputs: int, layers: int = 2):
     sizes = [n_inputs] + [hidden] * layers
     blocks = [m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
     return nn.Sequential(*blocks, nn.Linear(hidden, n_outputs))
+
+
+BACKBONES = ("mlp", "vit")
+
+
+def build_network(setting: Setting):
+    """The protocol's network: the MLP, or a small ViT over `setting.image_shape` whose
+    `features(x)` feeds one linear output layer (`net.head`)."""
+    if setting.backbone == "mlp":
+        return mlp(setting.n_inputs, setting.hidden, setting.n_outputs)
+    if setting.backbone == "vit":
+        from benchbed_continual.vit import ViT, ViTConfig
+
+        if setting.image_shape is None:
+            raise BenchbedError("the ViT backbone needs the protocol's image_shape (c, h, w)")
+        config = ViTConfig(image_shape=tuple(setting.image_shape), **(setting.vit or {}))
+        return ViT(config, setting.n_outputs)
+    raise BenchbedError(f"unknown backbone {setting.backbone!r}: choose one of {BACKBONES}")
 
 
 class Learner:
@@ -83,9 +106,7 @@ class Learner:
         self.device = torch.device(self.setting.device)
         torch.manual_seed(self.setting.seed)
         self.generator = torch.Generator().manual_seed(self.setting.seed + 1)
-        self.net = mlp(self.setting.n_inputs, self.setting.hidden, self.setting.n_outputs).to(
-            self.device
-        )
+        self.net = build_network(self.setting).to(self.device)
         self.masks = self.setting.masks.to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.setting.lr)
         self.seen = 0  # contexts trained so far

@@ -73,6 +73,18 @@ METHODS = {
         "Lee et al. 2023); hierarchical tasks only",
         {"memory": None, "refresh": 100, "pseudo_labels": True},
     ),
+    "gca-cfdc": (
+        "gca_cfdc:GCACFDC",
+        "gated class-attention + cascaded feature drift compensation (Cotogni et al. 2023): "
+        "exemplar-free, ViT tasks only; gated / drift_compensation = false are the ablations",
+        {
+            "gated": True,
+            "drift_compensation": True,
+            "smax": 800.0,
+            "lambda_gate": 0.05,
+            "lambda_drift": 0.001,
+        },
+    ),
 }
 
 

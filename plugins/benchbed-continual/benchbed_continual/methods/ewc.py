@@ -27,6 +27,8 @@ def fisher_diagonal(learner: Learner, x, c, chunk: int = 1024) -> dict:
     import torch
     import torch.nn.functional as F
 
+    if not isinstance(learner.net, torch.nn.Sequential):
+        return _fisher_per_example(learner, x, c)
     params = learner.parameters()
     fisher = {name: torch.zeros_like(p) for name, p in params.items()}
     layers = [
@@ -52,6 +54,38 @@ def fisher_diagonal(learner: Learner, x, c, chunk: int = 1024) -> dict:
         for (name, _), a, g in zip(layers, inputs, grads):
             fisher[f"{name}.weight"] += (g**2).T @ (a**2)
             fisher[f"{name}.bias"] += (g**2).sum(0)
+    return {name: f / len(x) for name, f in fisher.items()}
+
+
+def _fisher_per_example(learner: Learner, x, c, chunk: int = 64) -> dict:
+    """The same Monte-Carlo Fisher diagonal for any network (the ViT backbone): per-example
+    gradients of the sampled label's log-likelihood from `torch.func`, squared and averaged."""
+    import warnings
+
+    import torch
+    import torch.nn.functional as F
+    from torch.func import functional_call, grad, vmap
+
+    net = learner.net
+    params = {name: p.detach() for name, p in learner.parameters().items()}
+    fisher = {name: torch.zeros_like(p) for name, p in params.items()}
+
+    def log_likelihood(p, xi, allowed, label):
+        out = functional_call(net, p, (xi[None],))[0].masked_fill(~allowed, float("-inf"))
+        return F.log_softmax(out, 0).gather(0, label[None])[0]
+
+    per_example = vmap(grad(log_likelihood), in_dims=(None, 0, 0, 0))
+    for start in range(0, len(x), chunk):
+        xb, cb = x[start : start + chunk], c[start : start + chunk]
+        with torch.no_grad():
+            p_label = F.softmax(learner.logits(xb, cb), 1)
+        labels = torch.multinomial(p_label.cpu(), 1, generator=learner.generator)[:, 0]
+        with warnings.catch_warnings():
+            # vmap has no batching rule for CPU attention kernels; its fallback loop is exact.
+            warnings.simplefilter("ignore", UserWarning)
+            grads = per_example(params, xb, learner.masks[cb], labels.to(x.device))
+        for name, g in grads.items():
+            fisher[name] += (g**2).sum(0)
     return {name: f / len(x) for name, f in fisher.items()}
 
 
