@@ -399,6 +399,7 @@ def all_tasks() -> list[ContinualTask]:
         )
     )
     from benchbed_continual.hierarchy import hle_tasks
+    from benchbed_continual.multilabel.task import multilabel_tasks
     from benchbed_continual.vit_tasks import vit_tasks
 
-    return tasks + hle_tasks() + vit_tasks()
+    return tasks + hle_tasks() + vit_tasks() + multilabel_tasks()

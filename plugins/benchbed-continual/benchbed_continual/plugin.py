@@ -124,7 +124,13 @@ def _specs(methods: dict, kind: str, protocol: dict = PROTOCOL) -> list[ModelSpe
 
 @benchbed.hookimpl
 def benchbed_models():
-    return _specs(METHODS, "continual-learner")
+    from benchbed_continual.multilabel.methods import METHODS as MULTILABEL
+    from benchbed_continual.multilabel.methods import PROTOCOL as MULTILABEL_PROTOCOL
+
+    return (
+        _specs(METHODS, "continual-learner")
+        + _specs(MULTILABEL, "multilabel-continual-learner", MULTILABEL_PROTOCOL)
+    )
 
 
 @benchbed.hookimpl
@@ -178,6 +184,14 @@ def benchbed_metrics():
         Metric(
             "a_auc_coarse", HIGHER, "hierarchical: A_auc of coarse-level accuracy along the stream"
         ),
+        Metric("final_map", HIGHER, "multi-label: mAP over all labels after the last task"),
+        Metric(
+            "average_map",
+            HIGHER,
+            "multi-label: mean over tasks of the mAP on the labels seen so far",
+        ),
+        Metric("final_cf1", HIGHER, "multi-label: per-class F1 (CF1) over all labels at the end"),
+        Metric("final_of1", HIGHER, "multi-label: overall F1 (OF1) over all labels at the end"),
     ]
 
 
