@@ -398,8 +398,9 @@ def all_tasks() -> list[ContinualTask]:
             lambda ctx: permuted_stream(_mnist, PERMUTED, ctx),
         )
     )
+    from benchbed_continual.fewshot_stream.tasks import fewshot_stream_tasks
     from benchbed_continual.hierarchy import hle_tasks
     from benchbed_continual.multilabel.task import multilabel_tasks
     from benchbed_continual.vit_tasks import vit_tasks
 
-    return tasks + hle_tasks() + vit_tasks() + multilabel_tasks()
+    return tasks + hle_tasks() + vit_tasks() + multilabel_tasks() + fewshot_stream_tasks()

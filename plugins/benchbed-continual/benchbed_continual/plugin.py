@@ -124,12 +124,14 @@ def _specs(methods: dict, kind: str, protocol: dict = PROTOCOL) -> list[ModelSpe
 
 @benchbed.hookimpl
 def benchbed_models():
+    from benchbed_continual.fewshot_stream import METHODS as FEWSHOT_STREAM
     from benchbed_continual.multilabel.methods import METHODS as MULTILABEL
     from benchbed_continual.multilabel.methods import PROTOCOL as MULTILABEL_PROTOCOL
 
     return (
         _specs(METHODS, "continual-learner")
         + _specs(MULTILABEL, "multilabel-continual-learner", MULTILABEL_PROTOCOL)
+        + _specs(FEWSHOT_STREAM, "continual-few-shot-learner", {})
     )
 
 
@@ -192,6 +194,28 @@ def benchbed_metrics():
         ),
         Metric("final_cf1", HIGHER, "multi-label: per-class F1 (CF1) over all labels at the end"),
         Metric("final_of1", HIGHER, "multi-label: overall F1 (OF1) over all labels at the end"),
+        Metric(
+            "cfsl_accuracy",
+            HIGHER,
+            "continual few-shot: target-set accuracy after a stream's last support set, mean "
+            "over streams (Antoniou et al. 2020)",
+        ),
+        Metric(
+            "instance_accuracy_clean",
+            HIGHER,
+            "continual few-shot instance test: accuracy on the stream's own pictures, each its "
+            "own label (Kowadlo et al. 2022), mean over streams",
+        ),
+        Metric(
+            "instance_accuracy_occluded",
+            HIGHER,
+            "continual few-shot instance test, the pictures with a blanked square",
+        ),
+        Metric(
+            "instance_accuracy_noisy",
+            HIGHER,
+            "continual few-shot instance test, the pictures with Gaussian noise",
+        ),
     ]
 
 
