@@ -35,7 +35,8 @@ class ViTConfig:
 
 class Attention(nn.Module):
     """Multi-head attention of `queries` over `keys_values` (self-attention when they are the
-    same tokens)."""
+    same tokens). `prefix` [2, length, dim], when given, holds key and value vectors (already
+    projected) prepended to those of `keys_values`: prefix-tuning's prompts."""
 
     def __init__(self, dim: int, heads: int):
         super().__init__()
@@ -44,11 +45,14 @@ class Attention(nn.Module):
         self.kv = nn.Linear(dim, 2 * dim)
         self.out = nn.Linear(dim, dim)
 
-    def forward(self, queries, keys_values):
+    def forward(self, queries, keys_values, prefix=None):
         n, lq, d = queries.shape
         h = self.heads
         q = self.q(queries).view(n, lq, h, d // h).transpose(1, 2)
         k, v = self.kv(keys_values).view(n, -1, 2, h, d // h).permute(2, 0, 3, 1, 4)
+        if prefix is not None:
+            pk, pv = prefix.view(2, 1, -1, h, d // h).transpose(2, 3).expand(-1, n, -1, -1, -1)
+            k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
         mixed = F.scaled_dot_product_attention(q, k, v)
         return self.out(mixed.transpose(1, 2).reshape(n, lq, d))
 
@@ -97,11 +101,23 @@ class ViT(nn.Module):
         self.norm = nn.LayerNorm(c.dim)
         self.head = nn.Linear(c.dim, n_outputs)
 
+    def embed_patches(self, x):
+        """Flat images [n, c*h*w] -> patch embeddings with positions [n, n_patches, dim]."""
+        x = x.view(len(x), *self.config.image_shape)
+        return self.embed(x).flatten(2).transpose(1, 2) + self.position
+
+    def block_inputs(self, x) -> list:
+        """The patch tokens entering each self-attention block, then those leaving the last:
+        depth + 1 tensors [n, n_patches, dim]."""
+        tokens = [self.embed_patches(x)]
+        for block in self.blocks:
+            tokens.append(block(tokens[-1]))
+        return tokens
+
     def patch_tokens(self, x, extra_tokens=None):
         """The patch tokens after the self-attention blocks [n, n_patches, dim]; `extra_tokens`
         [n, k, dim] (prompts) are prepended before the first block and dropped at the end."""
-        x = x.view(len(x), *self.config.image_shape)
-        tokens = self.embed(x).flatten(2).transpose(1, 2) + self.position
+        tokens = self.embed_patches(x)
         k = 0 if extra_tokens is None else extra_tokens.shape[1]
         if k:
             tokens = torch.cat([extra_tokens, tokens], 1)

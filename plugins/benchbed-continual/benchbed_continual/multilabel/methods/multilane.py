@@ -38,32 +38,10 @@ import torch.nn.functional as F
 from benchbed_continual.multilabel.methods.base import MultilabelLearner
 
 
-def attend(attention, queries, keys_values, prefix=None):
-    """`attention` (a frozen ViT Attention) of `queries` over `keys_values`, with `prefix`
-    [2, length, dim] (prompt keys and values, after projection) prepended to the keys and
-    values (prefix-tuning)."""
-    n, lq, d = queries.shape
-    h = attention.heads
-    q = attention.q(queries).view(n, lq, h, d // h).transpose(1, 2)
-    k, v = attention.kv(keys_values).view(n, -1, 2, h, d // h).permute(2, 0, 3, 1, 4)
-    if prefix is not None:
-        pk, pv = prefix.view(2, 1, -1, h, d // h).transpose(2, 3).expand(-1, n, -1, -1, -1)
-        k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
-    mixed = F.scaled_dot_product_attention(q, k, v)
-    return attention.out(mixed.transpose(1, 2).reshape(n, lq, d))
-
-
 def frozen_pass(vit, x) -> list:
-    """The patch tokens entering each self-attention block and leaving the last one:
-    [depth + 1] tensors [n, patches, dim]."""
+    """The patch tokens entering each self-attention block and leaving the last one."""
     with torch.no_grad():
-        tokens = vit.embed(x.view(len(x), *vit.config.image_shape)).flatten(2).transpose(1, 2)
-        tokens = tokens + vit.position
-        out = [tokens]
-        for block in vit.blocks:
-            tokens = block(tokens)
-            out.append(tokens)
-    return out
+        return vit.block_inputs(x)
 
 
 class Pathway(nn.Module):
@@ -90,7 +68,7 @@ class Pathway(nn.Module):
             )
             summaries = weights @ normed  # [n, selectors, dim]
             query = block.norm1(cls)
-            cls = cls + attend(block.attn, query, torch.cat([query, summaries], 1), self.prefix(b))
+            cls = cls + block.attn(query, torch.cat([query, summaries], 1), self.prefix(b))
             cls = cls + block.mlp(block.norm2(cls))
         return vit.norm(cls[:, 0])
 
@@ -99,13 +77,11 @@ class Pathway(nn.Module):
         tokens = torch.cat([vit.cls.expand(len(frozen[0]), -1, -1), frozen[0]], 1)
         for b, block in enumerate(vit.blocks):
             normed = block.norm1(tokens)
-            tokens = tokens + attend(block.attn, normed, normed, self.prefix(b))
+            tokens = tokens + block.attn(normed, normed, self.prefix(b))
             tokens = tokens + block.mlp(block.norm2(tokens))
         block = vit.class_attention
         normed = block.norm1(tokens)
-        cls = tokens[:, :1] + attend(
-            block.attn, normed[:, :1], normed, self.prefix(len(vit.blocks))
-        )
+        cls = tokens[:, :1] + block.attn(normed[:, :1], normed, self.prefix(len(vit.blocks)))
         cls = cls + block.mlp(block.norm2(cls))
         return vit.norm(cls[:, 0])
 
@@ -171,8 +147,7 @@ class MultiLane(MultilabelLearner):
         if self.summarise:
             return frozen_pass(self.backbone, x)
         with torch.no_grad():  # a full pathway only needs the patch embeddings
-            x = x.view(len(x), *self.backbone.config.image_shape)
-            return [self.backbone.embed(x).flatten(2).transpose(1, 2) + self.backbone.position]
+            return [self.backbone.embed_patches(x)]
 
     def cost(self) -> dict:
         """Per image at inference with the current pathways: tokens through each block summed
