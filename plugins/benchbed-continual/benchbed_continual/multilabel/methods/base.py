@@ -11,13 +11,15 @@ cross-entropy over the task's own labels only: the other labels of its images ar
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 import torch.nn.functional as F
 
 from benchbed_continual.multilabel.backbone import frozen_backbone
 
 
-class MultilabelLearner:
+class MultilabelLearner(ABC):
     """The shared loop: `iters` Adam steps per task on batches drawn uniformly (with
     replacement) from the task's training images."""
 
@@ -60,27 +62,31 @@ class MultilabelLearner:
         with torch.no_grad():
             return torch.sigmoid(self.seen_logits(x))
 
-    # -- hooks ------------------------------------------------------------------------------
+    # -- hooks: the optional ones do nothing unless a method overrides them -----------------
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027
         """Called at the end of `prepare`: create the method's modules."""
 
-    def before_task(self, experience) -> None:
+    def before_task(self, experience) -> None:  # noqa: B027
         pass
 
-    def after_task(self, experience) -> None:
+    def after_task(self, experience) -> None:  # noqa: B027
         pass
 
+    @abstractmethod
     def trainable(self):
-        raise NotImplementedError
+        """The parameters the current task trains."""
 
     def train_logits(self, x, experience):
-        """Logits [n, len(experience.labels)] of the current task's labels."""
-        raise NotImplementedError
+        """Logits [n, len(experience.labels)] of the current task's labels, for the default
+        `batch_loss`; a method with a loss of its own (L2P) need not define it."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither train_logits nor batch_loss"
+        )
 
+    @abstractmethod
     def seen_logits(self, x):
         """Logits [n, len(self.seen_labels)] of every seen label."""
-        raise NotImplementedError
 
     def batch_loss(self, x, y, experience):
         return F.binary_cross_entropy_with_logits(self.train_logits(x, experience), y)
