@@ -127,6 +127,20 @@ def test_tim_gd_increases_mutual_information(digits):
     assert mutual_information(tim.adapt(s, ys, q, w0)) > mutual_information(w0) + 0.1
 
 
+def test_tim_gd_gradient_is_the_gradient_of_its_loss(digits):
+    batch, _ = digits_batch(digits, episodes=20)
+    tim = TIMGD()
+    s, q = F.normalize(batch.support.double(), dim=-1), F.normalize(batch.query.double(), dim=-1)
+    ys = F.one_hot(batch.support_labels, 5).double()
+    torch.manual_seed(0)
+    w = (
+        s.reshape(20, 5, -1) + 0.05 * torch.randn(20, 5, s.shape[-1], dtype=s.dtype)
+    ).requires_grad_()
+    tim.loss(s, ys, q, w).backward()
+    closed_form = tim.gradient(torch.cat([s, q], 1), ys, q.shape[1], w.detach())
+    torch.testing.assert_close(closed_form, w.grad, rtol=1e-9, atol=1e-12)
+
+
 TRANSDUCTIVE = {
     "kmeans": TransductiveKMeans(),
     "laplacianshot": LaplacianShot(),

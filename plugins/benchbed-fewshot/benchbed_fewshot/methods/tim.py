@@ -57,24 +57,46 @@ class TIMGD(_TIM):
         super().__init__(iterations=iterations, **kwargs)
         self.lr = float(lr)
 
+    def loss(self, support, ys, query, w):
+        """The TIM objective, summed over episodes: means over items within an episode, sums
+        over episodes, so that Adam's per-coordinate steps treat every episode exactly as if
+        it were solved alone."""
+        ps = self.logits(support, w).log_softmax(-1)
+        pq = self.logits(query, w).softmax(-1)
+        ce = -(ys * ps).sum(-1).mean(1).sum()
+        cond = -(pq * (pq + 1e-12).log()).sum(-1).mean(1).sum()
+        marginal = pq.mean(1)
+        marg = -(marginal * marginal.log()).sum(-1).sum()
+        return self.ce_weight * ce - (self.marginal_weight * marg - self.cond_weight * cond)
+
+    def gradient(self, x, ys, n_query, w):
+        """d loss / d w in closed form (three times faster than autograd on a CPU).
+
+        x is support then query items. With z = tau (x.w - |w|^2/2) (softmax is shift-invariant,
+        so the -tau/2 |x|^2 of `logits` drops out), dz_ik/dw_k = tau (x_i - w_k).
+        """
+        n_support = x.shape[1] - n_query
+        p = (self.temp * (x @ w.transpose(1, 2) - 0.5 * (w * w).sum(-1).unsqueeze(1))).softmax(-1)
+        ps, pq = p[:, :n_support], p[:, n_support:]
+        g_support = self.ce_weight / n_support * (ps - ys)
+        # d loss / d pq, then back through the query softmax
+        marginal = pq.mean(1, keepdim=True)
+        dp = (
+            self.marginal_weight * (marginal.log() + 1)
+            - self.cond_weight * ((pq + 1e-12).log() + 1)
+        ) / n_query
+        g_query = pq * (dp - (pq * dp).sum(-1, keepdim=True))
+        g = torch.cat([g_support, g_query], 1)
+        return self.temp * (g.transpose(1, 2) @ x - g.sum(1).unsqueeze(-1) * w)
+
     def adapt(self, support, ys, query, w):
-        w = w.clone().requires_grad_()
+        x = torch.cat([support, query], 1)
+        w = w.clone()
         optimizer = torch.optim.Adam([w], lr=self.lr)
-        with torch.enable_grad():
-            for _ in range(self.iterations):
-                ps = self.logits(support, w).log_softmax(-1)
-                pq = self.logits(query, w).softmax(-1)
-                # means over items within an episode, sums over episodes: Adam's per-coordinate
-                # steps then treat every episode exactly as if it were solved alone
-                ce = -(ys * ps).sum(-1).mean(1).sum()
-                cond = -(pq * (pq + 1e-12).log()).sum(-1).mean(1).sum()
-                marginal = pq.mean(1)
-                marg = -(marginal * marginal.log()).sum(-1).sum()
-                loss = self.ce_weight * ce - (self.marginal_weight * marg - self.cond_weight * cond)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        return w.detach()
+        for _ in range(self.iterations):
+            w.grad = self.gradient(x, ys, query.shape[1], w)
+            optimizer.step()
+        return w
 
 
 class TIMADM(_TIM):
