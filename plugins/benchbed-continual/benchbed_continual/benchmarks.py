@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from benchbed import Kind, Result, Score, Task
+from benchbed.data.images import load_digits, load_fashion_mnist, load_mnist
 from benchbed_continual import metrics as M
 from benchbed_continual.learner import Experience, Setting, epochs_to_iters
 
@@ -96,7 +97,9 @@ def split_stream(load, scenario: str, protocol: Protocol, ctx) -> Stream:
         return x[keep], labels
 
     sizes = [len(part("train", t)[0]) for t in range(len(SPLIT_PAIRS))]
-    setting = _setting(protocol, scenario, data["train"][0].shape[1], n_outputs, masks, sizes, ctx)
+    setting = make_setting(
+        protocol, scenario, data["train"][0].shape[1], n_outputs, masks, sizes, ctx
+    )
 
     def train(t):
         x, y = part("train", t)
@@ -117,7 +120,7 @@ def permuted_stream(load, protocol: Protocol, ctx, contexts: int = 10) -> Stream
     rng = ctx.rng(stream=7)
     perms = [torch.as_tensor(rng.permutation(n_inputs)).to(device) for _ in range(contexts)]
     masks = torch.ones(contexts, 10, dtype=torch.bool)
-    setting = _setting(
+    setting = make_setting(
         protocol, "domain", n_inputs, 10, masks, [len(data["train"][0])] * contexts, ctx
     )
 
@@ -132,7 +135,7 @@ def permuted_stream(load, protocol: Protocol, ctx, contexts: int = 10) -> Stream
     )
 
 
-def _setting(protocol, scenario, n_inputs, n_outputs, masks, sizes, ctx) -> Setting:
+def make_setting(protocol, scenario, n_inputs, n_outputs, masks, sizes, ctx) -> Setting:
     iters = protocol.iters
     if protocol.single_pass:
         iters = int(sum(sizes) / len(sizes)) // protocol.batch_size  # informative: n // batch
@@ -236,7 +239,7 @@ class ContinualTask(Task):
                     "R": [[round(float(a), 6) for a in row] for row in R],
                     "b": [round(float(a), 6) for a in b],
                     "reference": [round(float(a), 6) for a in reference],
-                    "protocol": _protocol(setting),
+                    "protocol": protocol_record(setting),
                 },
                 **(
                     {"accuracy_curve": {"every": self.every, "accuracy": curve}}
@@ -277,7 +280,7 @@ class ContinualTask(Task):
         from benchbed_continual.methods.joint import Joint
 
         key = hashlib.sha256(
-            json.dumps([self.name, _protocol(setting)], sort_keys=True).encode()
+            json.dumps([self.name, protocol_record(setting)], sort_keys=True).encode()
         ).hexdigest()[:16]
         path = ctx.cache_dir / f"joint-reference-{key}.json"
         if path.exists():
@@ -311,31 +314,15 @@ def _score(per_context) -> Score:
     return Score.mean_of(per_context, unit="context") if len(per_context) else Score(0.0)
 
 
-def _protocol(setting: Setting) -> dict:
+def protocol_record(setting: Setting) -> dict:
+    """What of a setting defines the protocol: stored beside the results and hashed into cache
+    keys."""
     skip = {"masks", "device"}
     if setting.backbone == "mlp":
         # The MLP protocols leave the backbone fields out, so their cache keys stay as they were.
         skip |= {"backbone", "image_shape", "vit"}
     fields = {k: v for k, v in asdict(setting).items() if k not in skip}
     return fields | {"device": str(setting.device)}
-
-
-def _mnist(split):
-    from benchbed.data.images import load_mnist
-
-    return load_mnist(split)
-
-
-def _fashion(split):
-    from benchbed.data.images import load_fashion_mnist
-
-    return load_fashion_mnist(split)
-
-
-def _digits(split):
-    from benchbed.data.images import load_digits
-
-    return load_digits(split)
 
 
 def all_tasks() -> list[ContinualTask]:
@@ -346,7 +333,7 @@ def all_tasks() -> list[ContinualTask]:
                 f"continual/split-mnist/{short}",
                 f"Split-MNIST, {scenario}-incremental: 5 contexts of 2 digits; Hsu et al. 2018 "
                 "protocol (2x400 MLP, Adam 1e-3, batch 128, 4 epochs per context)",
-                lambda ctx, s=scenario: split_stream(_mnist, s, HSU, ctx),
+                lambda ctx, s=scenario: split_stream(load_mnist, s, HSU, ctx),
             )
         )
         tasks.append(
@@ -354,7 +341,7 @@ def all_tasks() -> list[ContinualTask]:
                 f"continual/split-mnist-2000/{short}",
                 f"Split-MNIST, {scenario}-incremental, van de Ven et al. protocol (2x400 MLP, "
                 "Adam 1e-3, batch 128, 2000 iterations per context)",
-                lambda ctx, s=scenario: split_stream(_mnist, s, VAN_DE_VEN, ctx),
+                lambda ctx, s=scenario: split_stream(load_mnist, s, VAN_DE_VEN, ctx),
             )
         )
         tasks.append(
@@ -362,7 +349,7 @@ def all_tasks() -> list[ContinualTask]:
                 f"continual/split-digits/{short}",
                 f"Split-Digits (sklearn 8x8 digits), {scenario}-incremental: 5 contexts of 2 "
                 "digits, a 2x100 MLP, 100 iterations of 32 per context; for fast tests",
-                lambda ctx, s=scenario: split_stream(_digits, s, DIGITS, ctx),
+                lambda ctx, s=scenario: split_stream(load_digits, s, DIGITS, ctx),
             )
         )
     tasks.append(
@@ -370,7 +357,7 @@ def all_tasks() -> list[ContinualTask]:
             "continual/split-mnist-online/class-il",
             "Online Split-MNIST, class-incremental: each context seen once in batches of 10, "
             "accuracy on the seen contexts every 100 steps (A_auc, A_last)",
-            lambda ctx: split_stream(_mnist, "class", ONLINE, ctx),
+            lambda ctx: split_stream(load_mnist, "class", ONLINE, ctx),
             every=100,
         )
     )
@@ -379,7 +366,7 @@ def all_tasks() -> list[ContinualTask]:
             "continual/split-digits-online/class-il",
             "Online Split-Digits, class-incremental: one pass in batches of 10, accuracy on the "
             "seen contexts every 5 steps (A_auc, A_last); for fast tests",
-            lambda ctx: split_stream(_digits, "class", DIGITS_ONLINE, ctx),
+            lambda ctx: split_stream(load_digits, "class", DIGITS_ONLINE, ctx),
             every=5,
         )
     )
@@ -387,7 +374,7 @@ def all_tasks() -> list[ContinualTask]:
         ContinualTask(
             "continual/split-fashion-mnist/class-il",
             "Split-Fashion-MNIST, class-incremental: 5 contexts of 2 classes; Hsu et al. protocol",
-            lambda ctx: split_stream(_fashion, "class", HSU, ctx),
+            lambda ctx: split_stream(load_fashion_mnist, "class", HSU, ctx),
         )
     )
     tasks.append(
@@ -395,7 +382,7 @@ def all_tasks() -> list[ContinualTask]:
             "continual/permuted-mnist/domain-il",
             "Permuted-MNIST, 10 pixel permutations, domain-incremental; van de Ven et al. protocol "
             "(2x1000 MLP, Adam 1e-4, batch 128, 5000 iterations per context)",
-            lambda ctx: permuted_stream(_mnist, PERMUTED, ctx),
+            lambda ctx: permuted_stream(load_mnist, PERMUTED, ctx),
         )
     )
     from benchbed_continual.fewshot_stream.tasks import fewshot_stream_tasks

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from benchbed import Result, Score, Task
 from benchbed_continual import metrics as M
-from benchbed_continual.benchmarks import LEARNER, SPLIT_PAIRS, Protocol, _protocol
+from benchbed_continual.benchmarks import LEARNER, SPLIT_PAIRS, Protocol, protocol_record
 from benchbed_continual.learner import Experience, Setting
 
 HLE_METRICS = ("a_last_fine", "a_last_coarse", "a_auc_fine", "a_auc_coarse")
@@ -244,13 +244,14 @@ class HLETask(Task):
             },
             artifacts={
                 "accuracy_curve": {"every": self.every, **curve},
-                "protocol": _protocol(setting) | {"labelling": self.labelling},
+                "protocol": protocol_record(setting) | {"labelling": self.labelling},
             },
         )
 
 
 def hle_tasks() -> list[HLETask]:
-    from benchbed_continual.benchmarks import DIGITS_ONLINE, ONLINE, _digits, _fashion
+    from benchbed.data.images import load_digits, load_fashion_mnist
+    from benchbed_continual.benchmarks import DIGITS_ONLINE, ONLINE
 
     tasks = []
     for labelling in LABELLINGS:
@@ -263,7 +264,7 @@ def hle_tasks() -> list[HLETask]:
                 "100 steps (Lee et al. 2023)",
                 FASHION,
                 labelling,
-                _fashion,
+                load_fashion_mnist,
                 ONLINE,
                 every=100,
             )
@@ -276,7 +277,7 @@ def hle_tasks() -> list[HLETask]:
             "evaluation every 5 steps",
             DIGITS_PARITY,
             "dual-label",
-            _digits,
+            load_digits,
             DIGITS_ONLINE,
             every=5,
         )

@@ -3,12 +3,12 @@ and clip-art categories of Debian's `openclipart-png`, with protocols sized for 
 
 from __future__ import annotations
 
+from benchbed.data.images import load_fashion_mnist
 from benchbed_continual.benchmarks import (
     ContinualTask,
     Protocol,
     Stream,
-    _fashion,
-    _setting,
+    make_setting,
     split_stream,
 )
 from benchbed_continual.learner import Experience
@@ -103,7 +103,9 @@ def clipart_stream(protocol: Protocol, ctx) -> Stream:
         return x[keep], y[keep]
 
     sizes = [len(part("train", t)[0]) for t in range(len(groups))]
-    setting = _setting(protocol, "class", data["train"][0].shape[1], n_classes, masks, sizes, ctx)
+    setting = make_setting(
+        protocol, "class", data["train"][0].shape[1], n_classes, masks, sizes, ctx
+    )
     return Stream(
         setting,
         lambda t: Experience(t, *part("train", t), groups[t]),
@@ -119,7 +121,7 @@ def vit_tasks() -> list[ContinualTask]:
             "ViT with 4x4 patches, 4 self-attention blocks of width 64 (4 heads) and a "
             "class-attention block; Adam 1e-3, batch 128, 2 epochs per context, replay memory "
             "1100",
-            lambda ctx: split_stream(_fashion, "class", VIT_FASHION, ctx),
+            lambda ctx: split_stream(load_fashion_mnist, "class", VIT_FASHION, ctx),
         ),
         ContinualTask(
             "continual/clipart-vit/class-il",

@@ -7,9 +7,11 @@ from benchbed import BenchbedError
 
 
 def stream(ctx, scenario):
-    from benchbed_continual.benchmarks import DIGITS, _digits, split_stream
+    from benchbed_continual.benchmarks import DIGITS, split_stream
 
-    return split_stream(_digits, scenario, DIGITS, ctx)
+    from benchbed.data.images import load_digits
+
+    return split_stream(load_digits, scenario, DIGITS, ctx)
 
 
 def snapshot(learner):

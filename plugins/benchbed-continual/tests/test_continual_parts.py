@@ -130,7 +130,10 @@ def test_item_scores_average_to_the_mean_of_context_accuracies():
     from benchbed_continual.benchmarks import _item_scores
 
     # context 0: 1 of 2 right (0.5); context 1: 3 of 4 right (0.75); average accuracy 0.625
-    hits = [[torch.tensor([True, False])], [torch.tensor([True, True]), torch.tensor([True, False])]]
+    hits = [
+        [torch.tensor([True, False])],
+        [torch.tensor([True, True]), torch.tensor([True, False])],
+    ]
     scores = _item_scores(hits)
     assert scores == pytest.approx([1.5, 0.0, 0.75, 0.75, 0.75, 0.0])
     assert sum(scores) / len(scores) == pytest.approx(0.625)

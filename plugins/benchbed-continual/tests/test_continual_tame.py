@@ -26,9 +26,11 @@ def class_il(tasks, build, tmp_path_factory):
 
 
 def stream(ctx, scenario="class"):
-    from benchbed_continual.benchmarks import DIGITS, _digits, split_stream
+    from benchbed_continual.benchmarks import DIGITS, split_stream
 
-    return split_stream(_digits, scenario, DIGITS, ctx)
+    from benchbed.data.images import load_digits
+
+    return split_stream(load_digits, scenario, DIGITS, ctx)
 
 
 def test_tame_detects_every_switch_and_spawns_one_expert_per_context(class_il):
@@ -107,12 +109,13 @@ def test_bad_parameters_are_refused_with_a_clear_error(build, params, message):
 @pytest.mark.slow
 def test_tame_finds_the_four_switches_of_real_split_mnist(ctx, build):
     """Hsu et al.'s protocol (375 steps per context), seed 0: no false alarm in 1875 steps."""
-    from benchbed_continual.benchmarks import HSU, _mnist, split_stream
+    from benchbed_continual.benchmarks import HSU, split_stream
 
     from benchbed.assets import MissingAsset
+    from benchbed.data.images import load_mnist
 
     try:
-        data = split_stream(_mnist, "class", HSU, ctx)
+        data = split_stream(load_mnist, "class", HSU, ctx)
     except MissingAsset as exc:
         pytest.skip(str(exc))
     model = build("tame")

@@ -11,7 +11,9 @@ TINY = {"patch": 2, "dim": 32, "depth": 1, "heads": 2}
 
 
 def digits_vit(ctx, iters: int):
-    from benchbed_continual.benchmarks import Protocol, _digits, split_stream
+    from benchbed_continual.benchmarks import Protocol, split_stream
+
+    from benchbed.data.images import load_digits
 
     protocol = Protocol(
         hidden=100,
@@ -22,7 +24,7 @@ def digits_vit(ctx, iters: int):
         image_shape=(1, 8, 8),
         vit=TINY,
     )
-    return split_stream(_digits, "class", protocol, ctx)
+    return split_stream(load_digits, "class", protocol, ctx)
 
 
 def train(learner, stream, contexts=5):
@@ -101,13 +103,13 @@ def test_backbone_errors():
 
 
 def test_mlp_protocols_keep_their_cache_keys():
-    from benchbed_continual.benchmarks import _protocol
+    from benchbed_continual.benchmarks import protocol_record
     from benchbed_continual.learner import Setting
 
     masks = torch.ones(1, 10, dtype=torch.bool)
-    mlp = _protocol(Setting("class", 64, 10, 1, masks))
+    mlp = protocol_record(Setting("class", 64, 10, 1, masks))
     assert not {"backbone", "image_shape", "vit"} & mlp.keys()
-    vit = _protocol(Setting("class", 64, 10, 1, masks, backbone="vit", image_shape=(1, 8, 8)))
+    vit = protocol_record(Setting("class", 64, 10, 1, masks, backbone="vit", image_shape=(1, 8, 8)))
     assert vit["backbone"] == "vit" and vit["image_shape"] == (1, 8, 8)
 
 
