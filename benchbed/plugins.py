@@ -21,7 +21,7 @@ import pluggy
 
 from benchbed import hookspecs
 from benchbed.errors import BenchbedError, unknown
-from benchbed.specs import HIGHER, LOWER, Kind, Metric, ModelSpec, Task
+from benchbed.specs import HIGHER, LOWER, Kind, Metric, ModelSpec, Task, search_space_problem
 
 log = logging.getLogger("benchbed.plugins")
 
@@ -251,6 +251,10 @@ def _add_model(registry: Registry, plugin: str, model: Any) -> None:
             f"model '{model.name}' is for kind(s) {', '.join(orphan) or '(none)'} "
             "that no installed task has",
         )
+    for name, space in model.search_space.items():
+        problem = search_space_problem(name, space, model.defaults)
+        if problem:
+            return _refuse(registry, plugin, f"model '{model.name}': search space {problem}")
     if _claim(registry, plugin, "model", model.name):
         registry.models[model.name] = model
 

@@ -59,13 +59,35 @@ class Task:
         return f"<Task {self.name} ({self.kind.name})>"
 
 
+RANGES = ("log", "float", "int", "choice")
+
+
+def search_space_problem(name: str, space: Any, parameters: Any) -> str | None:
+    """What is wrong with one entry of a model's search space, or None: the registry refuses a
+    model whose space `benchbed.tuning.suggest` could not use."""
+    if name not in parameters:
+        return f"'{name}' is not one of the model's parameters ({', '.join(parameters) or 'none'})"
+    if not isinstance(space, tuple) or not space or space[0] not in RANGES:
+        return f"'{name}': {space!r} is not a range; write (TYPE, ...) with TYPE one of {RANGES}"
+    kind, *args = space
+    if kind == "choice":
+        if len(args) != 1 or not isinstance(args[0], list | tuple) or not args[0]:
+            return f"'{name}': a choice is ('choice', [value, ...]), not {space!r}"
+        return None
+    numeric = len(args) == 2 and all(isinstance(a, int | float) for a in args)
+    if not numeric or not args[0] < args[1] or (kind == "log" and args[0] <= 0):
+        return f"'{name}': a {kind} range is ('{kind}', low, high) with low < high, not {space!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A method: how to build it and which parameters it takes.
 
     `factory(**params)` builds the model; `defaults` lists every parameter it accepts (a
     suite that names any other parameter is refused). `search_space` maps a parameter to
-    an optuna-style range, e.g. {"lr": ("log", 1e-4, 1e-1)} or {"k": ("int", 1, 20)}.
+    a range of one of the RANGES types: {"lr": ("log", 1e-4, 1e-1)}, {"k": ("int", 1, 20)},
+    {"mode": ("choice", ["a", "b"])}. The registry refuses a model whose space is malformed.
     """
 
     name: str

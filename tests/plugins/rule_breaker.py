@@ -27,4 +27,14 @@ def benchbed_tasks():
 
 @benchbed.hookimpl
 def benchbed_models():
-    return [ModelSpec("orphan-model", ("orphan-kind",), object)]
+    return [
+        ModelSpec("orphan-model", ("orphan-kind",), object),
+        # a bare tuple of choices instead of ("choice", [...])
+        ModelSpec(
+            "shapeless-space",
+            ("toy-scorer",),
+            object,
+            defaults={"mode": "a"},
+            search_space={"mode": ("a", "b")},
+        ),
+    ]

@@ -109,17 +109,20 @@ def benchbed_tasks():
 
 def _specs(methods: dict, kind: str, protocol: dict = PROTOCOL) -> list[ModelSpec]:
     """Model specs of `kind`; `protocol` holds the training parameters every method shares."""
-    return [
-        ModelSpec(
-            name,
-            kinds=(kind,),
-            factory=_factory(target),
-            description=description,
-            defaults={**own, **protocol},
-            search_space={"lr": ("log", 1e-4, 1e-2)},
+    specs = []
+    for name, (target, description, own) in methods.items():
+        defaults = {**own, **protocol}
+        specs.append(
+            ModelSpec(
+                name,
+                kinds=(kind,),
+                factory=_factory(target),
+                description=description,
+                defaults=defaults,
+                search_space={"lr": ("log", 1e-4, 1e-2)} if "lr" in defaults else {},
+            )
         )
-        for name, (target, description, own) in methods.items()
-    ]
+    return specs
 
 
 @benchbed.hookimpl

@@ -12,7 +12,7 @@ from pathlib import Path
 import benchbed
 from benchbed import ModelSpec
 
-TRANSFORMS = ("categorical", ["UN", "L2N", "CL2N"])
+TRANSFORMS = ("choice", ["UN", "L2N", "CL2N"])
 
 
 def _factory(module: str, cls: str, **fixed):
@@ -111,7 +111,7 @@ MODELS = [
         defaults={"neighbours": 10, "scope": "episode", "transform": "CL2N"},
         search_space={
             "neighbours": ("int", 0, 200),
-            "scope": ("categorical", ["class", "episode"]),
+            "scope": ("choice", ["class", "episode"]),
         },
     ),
     ModelSpec(
@@ -126,7 +126,7 @@ MODELS = [
             "max_text_tokens": 48,
             "seed": 0,
         },
-        search_space={"order": ("categorical", ["random", "retrieved"])},
+        search_space={"order": ("choice", ["random", "retrieved"])},
     ),
     ModelSpec(
         "bd-cspn",

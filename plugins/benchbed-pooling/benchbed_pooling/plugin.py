@@ -24,7 +24,7 @@ TRAINING = {"train_pairs": 2000, "epochs": 2, "lr": 2e-4}
 POOLER = {"latents": 32, "heads": 8, "base": "auto"}
 # lora_rank 0: the backbone is frozen; > 0: LoRA on its query/value projections (lora.py)
 LORA = {"lora_rank": 0, "lora_alpha": 16.0, "lora_batch": 32}
-BACKBONES = ("categorical", ["minilm", "smollm2-135m", "qwen2.5-0.5b"])
+BACKBONES = ("choice", ["minilm", "smollm2-135m", "qwen2.5-0.5b"])
 
 
 def _pooling(design: str):
@@ -63,7 +63,7 @@ def models() -> list[ModelSpec]:
             **LORA,
             **(POOLER if design.startswith("trainable") else {}),
         }
-        space = {"backbone": BACKBONES, "attention": ("categorical", ["causal", "bidirectional"])}
+        space = {"backbone": BACKBONES, "attention": ("choice", ["causal", "bidirectional"])}
         if not design.startswith("trainable"):
             space["layer"] = ("int", 0, 6)
         out.append(
