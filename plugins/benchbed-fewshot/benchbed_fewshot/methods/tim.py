@@ -96,7 +96,7 @@ class TIMGD(_TIM):
         for _ in range(self.iterations):
             w.grad = self.gradient(x, ys, query.shape[1], w)
             optimizer.step()
-        return w
+        return w.detach()  # without the last gradient
 
 
 class TIMADM(_TIM):
