@@ -28,11 +28,12 @@ class CharLM:
         self.prefixes.append(self.decode(ids))
         return Prefix(ids)
 
-    def score(self, prefix, prompt, candidates):
-        ids = prefix.ids if isinstance(prefix, Prefix) else prefix
-        self.prompts.append(self.decode(ids) + self.decode(prompt))
-        query = self.decode(prompt)
-        return torch.tensor([float(self.decode(c).strip() in query) for c in candidates])
+    def score_prompts(self, prefix, prompts, candidates):
+        self.prompts += [self.decode(prefix.ids + prompt) for prompt in prompts]
+        query = [self.decode(prompt).rsplit("Text: ", 1)[-1] for prompt in prompts]
+        return torch.tensor(
+            [[float(self.decode(c).strip() in q) for c in candidates] for q in query]
+        )
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def text_batch():
 def test_labels_are_scored_after_the_demonstrations(char_lm):
     predicted = InContextLM(lm="char").predict(text_batch())
     assert predicted.tolist() == [[1, 0, 2]]  # the stand-in scorer's obvious answers
-    assert len(char_lm.prefixes) == 1  # random order: one prefix per episode, shared
+    assert len(char_lm.prefixes) == 1  # one prefix per episode, shared by its queries
     prefix = char_lm.prefixes[0]
     assert prefix.startswith("Classify each text as one of: fruit, vehicle, weather.\n\n")
     for demo in ("Text: an apple\nCategory: fruit\n\n", "Text: a boat\nCategory: vehicle\n\n",
@@ -95,23 +96,31 @@ def smollm():
 
 
 @pytest.mark.slow
-def test_smollm_scores_equal_a_full_forward_pass_with_or_without_the_prefix_cache(smollm):
+def test_smollm_packed_scores_equal_separate_forward_passes(smollm):
     import torch.nn.functional as F
 
     prefix = smollm.tokens("Text: a domestic cat\nCategory: animal\n\n")
-    prompt = smollm.tokens("Text: a small dog\nCategory:")
-    candidates = [smollm.tokens(" animal"), smollm.tokens(" relational adjective")]
-    plain = smollm.score(prefix, prompt, candidates)
-    cached = smollm.score(smollm.cache_prefix(prefix), prompt, candidates)
-    reference = []
-    for c in candidates:
-        with torch.no_grad():
-            logits = smollm.model(torch.tensor([prefix + prompt + c])).logits[0]
-        logp = F.log_softmax(logits.float(), -1)
-        start = len(prefix + prompt) - 1
-        reference.append(sum(logp[start + i, t].item() for i, t in enumerate(c)))
-    assert torch.allclose(plain, torch.tensor(reference), atol=1e-3)
-    assert torch.allclose(cached, plain, atol=1e-3)
+    prompts = [
+        smollm.tokens(t)
+        for t in ("Text: a small dog\nCategory:", "Text: hot soup with bread\nCategory:", "x")
+    ]
+    candidates = [smollm.tokens(f" {n}") for n in ("animal", "relational adjective", "change verb")]
+    assert len(candidates[1]) > 1 and len(candidates[2]) > 1  # candidates must not see each other
+    reference = torch.empty((len(prompts), len(candidates)))
+    for p, prompt in enumerate(prompts):
+        for c, cand in enumerate(candidates):
+            with torch.no_grad():
+                logits = smollm.model(torch.tensor([prefix + prompt + cand])).logits[0]
+            logp = F.log_softmax(logits.float(), -1)
+            start = len(prefix + prompt) - 1
+            reference[p, c] = sum(logp[start + i, t].item() for i, t in enumerate(cand))
+    cached = smollm.cache_prefix(prefix)
+    packed = smollm.score_prompts(cached, prompts, candidates)  # one pass
+    one_per_pass = smollm.score_prompts(cached, prompts, candidates, tokens_per_pass=1)
+    assert cached.cache.get_seq_length() == len(prefix)  # the prefix is left reusable
+    assert torch.allclose(packed, reference, atol=1e-3)
+    assert torch.allclose(one_per_pass, reference, atol=1e-3)
+    assert torch.allclose(smollm.score(prefix, prompts[0], candidates), reference[0], atol=1e-3)
 
 
 @pytest.mark.slow

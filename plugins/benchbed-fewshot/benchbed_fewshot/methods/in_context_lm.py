@@ -9,7 +9,8 @@ al. 2020, and of Min et al. 2022).
 
 Two ways to pick and order the demonstrations:
 - `order="random"`: every support item, in one random order per episode (seeded by `seed`),
-  shared by all queries of the episode, as in-context learning is usually run.
+  shared by all queries of the episode, as in-context learning is usually run; the
+  demonstrations are run once and the episode's queries scored after them in packed passes.
 - `order="retrieved"`: demonstrations chosen per query by similarity to the query, as
   "Unified Demonstration Retriever" (Li et al., 2023) and "Meta-training with Demonstration
   Retrieval" (Mueller et al., 2023) do: here the `demonstrations` support items most similar
@@ -46,7 +47,7 @@ def scorer(name: str, device: str):
 
 class InContextLM:
     uses = ("texts",)
-    episodes_per_batch = 1  # an LM pass per query: progress and timing per episode
+    episodes_per_batch = 1  # LM passes are slow: progress and timing per episode
 
     def __init__(
         self,
@@ -88,19 +89,18 @@ class InContextLM:
         candidates = [lm.tokens(f" {n}") for n in names]
         queries = [lm.tokens(f"Text: {self.text(lm, t)}\nCategory:") for t in batch.query_texts[e]]
         count = self.demonstrations or len(demos)
-        scores = torch.empty((len(queries), len(names)))
         if self.order == "random":
             order = self.rng.permutation(len(demos))[:count]
             prefix = lm.cache_prefix(header + [t for i in order for t in demos[i]])
-            for q, query in enumerate(queries):
-                scores[q] = lm.score(prefix, query, candidates)
+            scores = lm.score_prompts(prefix, queries, candidates)
         else:
             sims = (
                 F.normalize(batch.query[e].float(), dim=-1)
                 @ F.normalize(batch.support[e].float(), dim=-1).T
             )
+            prompts = []
             for q, query in enumerate(queries):
                 nearest = sims[q].topk(min(count, len(demos))).indices.flip(0).tolist()
-                prefix = header + [t for i in nearest for t in demos[i]]
-                scores[q] = lm.score(prefix, query, candidates)
+                prompts.append([t for i in nearest for t in demos[i]] + query)
+            scores = lm.score_prompts(lm.cache_prefix(header), prompts, candidates)
         return scores.argmax(-1)

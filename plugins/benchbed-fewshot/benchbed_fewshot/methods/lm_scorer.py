@@ -1,16 +1,20 @@
-"""Score candidate continuations of a prompt by a causal LM's log-likelihood.
+"""Score candidate continuations of prompts by a causal LM's log-likelihood.
 
-`LMScorer.score(prefix, prompt, candidates)` returns log p(candidate | prefix + prompt) for each
-candidate: the sum of the candidate's token log-probabilities. The prompt is run once and its
-key/value cache is shared by all candidates; a prefix given to `cache_prefix` is run once and
-shared by every prompt that follows it (the demonstrations of an episode, in random order).
-Prefix, prompt and candidates are tokenised separately and concatenated, so the same texts
-give the same tokens whether or not a prefix cache is used.
+`LMScorer.score_prompts(prefix, prompts, candidates)` returns log p(candidate | prefix + prompt)
+for every prompt and candidate: the sum of the candidate's token log-probabilities. The prefix
+(`cache_prefix`: the instructions, or an episode's demonstrations in random order) is run once
+and its key/value cache shared. The prompts that follow it are packed into one sequence per
+pass, each followed by every candidate, under an attention mask that lets a prompt see only the
+prefix and itself, and a candidate only the prefix, its prompt and itself; positions restart
+after the prefix for every prompt and after its prompt for every candidate. One pass thus
+scores many prompts without copying the prefix's cache, and gives what a separate forward
+pass over prefix + prompt + candidate gives (tested). Prefix, prompt and candidates are
+tokenised separately and concatenated.
 """
 
 from __future__ import annotations
 
-import copy
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +25,15 @@ from benchbed import lms
 class Prefix:
     ids: list[int]
     cache: Any = None  # the model's key/value cache after `ids`
-    last_logits: Any = None  # (vocab,) next-token logits after `ids`
 
 
 class LMScorer:
     def __init__(self, name: str = "smollm2-135m", device: str = "cpu"):
         self.name, self.device = name, device
         self.tokenizer, self.model = lms.load(name, device)
+        # transformers renamed the cache argument (`past_key_values` is deprecated in 5.x)
+        parameters = inspect.signature(self.model.forward).parameters
+        self.cache_argument = "cache" if "cache" in parameters else "past_key_values"
 
     def tokens(self, text: str, limit: int | None = None) -> list[int]:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -36,57 +42,97 @@ class LMScorer:
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids)
 
-    def _forward(self, ids: list[int], cache=None):
-        import torch
-
-        x = torch.tensor([ids], device=self.device)
-        out = self.model(input_ids=x, past_key_values=cache, use_cache=True, logits_to_keep=1)
-        return out.past_key_values, out.logits[0, -1]
-
     def cache_prefix(self, ids: list[int]) -> Prefix:
         import torch
 
+        if not ids:
+            raise ValueError("the prefix needs at least one token")
         with torch.no_grad():
-            cache, last = self._forward(ids)
-        return Prefix(ids, cache, last)
+            out = self.model(
+                input_ids=torch.tensor([ids], device=self.device), use_cache=True, logits_to_keep=1
+            )
+        return Prefix(list(ids), getattr(out, self.cache_argument))
 
     def score(self, prefix: Prefix | list[int], prompt: list[int], candidates: list[list[int]]):
         """(len(candidates),) summed log-probabilities of each candidate after prefix + prompt."""
+        if not isinstance(prefix, Prefix):
+            prefix = self.cache_prefix(list(prefix))
+        return self.score_prompts(prefix, [prompt], candidates)[0]
+
+    def score_prompts(
+        self,
+        prefix: Prefix,
+        prompts: list[list[int]],
+        candidates: list[list[int]],
+        tokens_per_pass: int = 1024,
+    ):
+        """(len(prompts), len(candidates)) summed log-probabilities, prompts packed per pass."""
+        import torch
+
+        if any(not c for c in candidates) or any(not p for p in prompts):
+            raise ValueError("every prompt and every candidate need at least one token")
+        tails = sum(len(c) - 1 for c in candidates)
+        scores = torch.empty((len(prompts), len(candidates)))
+        start = 0
+        while start < len(prompts):
+            stop, length = start + 1, len(prompts[start]) + tails
+            while stop < len(prompts) and length + len(prompts[stop]) + tails <= tokens_per_pass:
+                length += len(prompts[stop]) + tails
+                stop += 1
+            scores[start:stop] = self._score_packed(prefix, prompts[start:stop], candidates)
+            start = stop
+        return scores
+
+    def _score_packed(self, prefix: Prefix, prompts, candidates):
         import torch
         import torch.nn.functional as F
 
-        if any(not c for c in candidates) or not prompt and not prefix:
-            raise ValueError("the prompt and every candidate need at least one token")
+        # pack: prompt tokens (candidate -1), then each candidate's tokens but its last
+        ids, positions, prompt_of, candidate_of = [], [], [], []
+        predictors, targets = [], []  # per (prompt, candidate): packed rows and token ids
+        for p, prompt in enumerate(prompts):
+            base = len(ids)
+            ids += prompt
+            positions += range(len(prompt))
+            prompt_of += [p] * len(prompt)
+            candidate_of += [-1] * len(prompt)
+            for c, cand in enumerate(candidates):
+                tail = len(ids)
+                ids += cand[:-1]
+                positions += range(len(prompt), len(prompt) + len(cand) - 1)
+                prompt_of += [p] * (len(cand) - 1)
+                candidate_of += [c] * (len(cand) - 1)
+                predictors.append(
+                    [base + len(prompt) - 1] + list(range(tail, tail + len(cand) - 1))
+                )
+                targets.append(cand)
+        n, offset = len(ids), len(prefix.ids)
+        pid, cid = torch.tensor(prompt_of), torch.tensor(candidate_of)
+        visible = (
+            torch.ones((n, n), dtype=torch.bool).tril()
+            & (pid[:, None] == pid[None, :])
+            & ((cid[None, :] == -1) | (cid[:, None] == cid[None, :]))
+        )
+        mask = torch.cat([torch.ones((n, offset), dtype=torch.bool), visible], 1)
+        keep = sorted({r for rows in predictors for r in rows})
+        row_of = {r: i for i, r in enumerate(keep)}
         with torch.no_grad():
-            if isinstance(prefix, Prefix):
-                cache = copy.deepcopy(prefix.cache) if prefix.cache is not None else None
-                cache, last = (
-                    self._forward(prompt, cache) if prompt else (cache, prefix.last_logits)
-                )
-                context = len(prefix.ids) + len(prompt)
-            else:
-                cache, last = self._forward(list(prefix) + list(prompt))
-                context = len(prefix) + len(prompt)
-            n, width = len(candidates), max(len(c) for c in candidates)
-            ids = torch.zeros((n, width), dtype=torch.long, device=self.device)
-            mask = torch.zeros((n, width), dtype=torch.bool, device=self.device)
-            for i, c in enumerate(candidates):
-                ids[i, : len(c)] = torch.tensor(c)
-                mask[i, : len(c)] = True
-            logp = F.log_softmax(last.float(), -1)[ids[:, 0]]  # first candidate token
-            if width > 1:
-                # right padding is harmless: a causal model's scores at the real positions
-                # never see the padding after them, and the padded positions are masked out
-                cache.batch_repeat_interleave(n)
-                attention = torch.ones(
-                    (n, context + width - 1), dtype=torch.long, device=self.device
-                )
+            try:
                 out = self.model(
-                    input_ids=ids[:, :-1],
-                    past_key_values=cache,
-                    attention_mask=attention,
+                    input_ids=torch.tensor([ids], device=self.device),
+                    position_ids=torch.tensor([positions], device=self.device) + offset,
+                    attention_mask=mask[None, None].to(self.device),
+                    **{self.cache_argument: prefix.cache},
                     use_cache=True,
+                    logits_to_keep=torch.tensor(keep, device=self.device),
                 )
-                rest = F.log_softmax(out.logits.float(), -1).gather(2, ids[:, 1:, None])[..., 0]
-                logp = logp + (rest * mask[:, 1:]).sum(1)
-        return logp
+            finally:  # drop the packed tokens: the prefix stays reusable
+                extra = prefix.cache.get_seq_length() - offset
+                if extra:
+                    prefix.cache.crop(-extra)
+            logp = F.log_softmax(out.logits[0].float(), -1).cpu()
+        sums = [
+            sum(logp[row_of[r], t].item() for r, t in zip(rows, cand))
+            for rows, cand in zip(predictors, targets)
+        ]
+        return torch.tensor(sums).view(len(prompts), len(candidates))
