@@ -37,8 +37,18 @@ def histogram_svg(counts: list[int], title: str = "", width: int = 360, height: 
 
 
 TASK_NAME = r"^fewshot/(?P<benchmark>[^/]+)/(?P<ways>\d+)way-(?P<shots>\d+)shot$"
-COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d", "#bab0ac",
-           "#eeca3b", "#ff9da6")
+COLOURS = (
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#72b7b2",
+    "#b279a2",
+    "#9d755d",
+    "#bab0ac",
+    "#eeca3b",
+    "#ff9da6",
+)
 
 
 def accuracy_by_shots(rows: list[dict]) -> dict[tuple[str, int], dict[str, list[tuple]]]:
@@ -68,7 +78,9 @@ def accuracy_by_shots(rows: list[dict]) -> dict[tuple[str, int], dict[str, list[
     return groups
 
 
-def shots_svg(title: str, series: dict[str, list[tuple]], width: int = 480, height: int = 260) -> str:
+def shots_svg(
+    title: str, series: dict[str, list[tuple]], width: int = 480, height: int = 260
+) -> str:
     """Accuracy (%) against shots, one line per method, with the 95% interval as error bars."""
     import math
 
@@ -80,7 +92,9 @@ def shots_svg(title: str, series: dict[str, list[tuple]], width: int = 480, heig
     low, high = (low - 0.05, high + 0.05) if high - low < 1e-9 else (low, high)
 
     def px(k: int) -> float:
-        return pad_left + (plot_w * shots.index(k) / (len(shots) - 1) if len(shots) > 1 else plot_w / 2)
+        return pad_left + (
+            plot_w * shots.index(k) / (len(shots) - 1) if len(shots) > 1 else plot_w / 2
+        )
 
     def py(v: float) -> float:
         return pad_top + plot_h * (high - v) / (high - low)
@@ -94,13 +108,19 @@ def shots_svg(title: str, series: dict[str, list[tuple]], width: int = 480, heig
         f'<line x1="{pad_left}" y1="{pad_top}" x2="{pad_left}" y2="{pad_top + plot_h}" stroke="#333"/>',
     ]
     for k in shots:
-        parts.append(f'<text x="{px(k):.1f}" y="{pad_top + plot_h + 14}" text-anchor="middle">{k}-shot</text>')
+        parts.append(
+            f'<text x="{px(k):.1f}" y="{pad_top + plot_h + 14}" text-anchor="middle">{k}-shot</text>'
+        )
     for v in (low, (low + high) / 2, high):
-        parts.append(f'<text x="{pad_left - 4}" y="{py(v) + 3:.1f}" text-anchor="end">{100 * v:.1f}</text>')
+        parts.append(
+            f'<text x="{pad_left - 4}" y="{py(v) + 3:.1f}" text-anchor="end">{100 * v:.1f}</text>'
+        )
     for i, (label, points) in enumerate(sorted(series.items())):
         colour = COLOURS[i % len(COLOURS)]
         path = " ".join(f"{px(k):.1f},{py(m):.1f}" for k, m, _, _ in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
+        )
         for k, m, lo, hi in points:
             if not math.isnan(lo):
                 parts.append(
@@ -111,7 +131,9 @@ def shots_svg(title: str, series: dict[str, list[tuple]], width: int = 480, heig
                 f"<title>{escape(label)}, {k}-shot: {100 * m:.2f}%</title></circle>"
             )
         y = pad_top + 12 * i + 6
-        parts.append(f'<rect x="{width - pad_right + 8}" y="{y - 7}" width="8" height="8" fill="{colour}"/>')
+        parts.append(
+            f'<rect x="{width - pad_right + 8}" y="{y - 7}" width="8" height="8" fill="{colour}"/>'
+        )
         parts.append(f'<text x="{width - pad_right + 20}" y="{y}">{escape(label[:28])}</text>')
     parts.append("</svg>")
     return "".join(parts)

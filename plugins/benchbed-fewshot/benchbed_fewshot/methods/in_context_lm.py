@@ -48,6 +48,7 @@ def scorer(name: str, device: str):
 class InContextLM:
     uses = ("texts",)
     episodes_per_batch = 1  # LM passes are slow: progress and timing per episode
+    tokens_per_pass = 1024  # packed prompt tokens per LM pass (the speed check sets 1)
 
     def __init__(
         self,
@@ -92,7 +93,7 @@ class InContextLM:
         if self.order == "random":
             order = self.rng.permutation(len(demos))[:count]
             prefix = lm.cache_prefix(header + [t for i in order for t in demos[i]])
-            scores = lm.score_prompts(prefix, queries, candidates)
+            scores = lm.score_prompts(prefix, queries, candidates, self.tokens_per_pass)
         else:
             sims = (
                 F.normalize(batch.query[e].float(), dim=-1)
@@ -102,5 +103,7 @@ class InContextLM:
             for q, query in enumerate(queries):
                 nearest = sims[q].topk(min(count, len(demos))).indices.flip(0).tolist()
                 prompts.append([t for i in nearest for t in demos[i]] + query)
-            scores = lm.score_prompts(lm.cache_prefix(header), prompts, candidates)
+            scores = lm.score_prompts(
+                lm.cache_prefix(header), prompts, candidates, self.tokens_per_pass
+            )
         return scores.argmax(-1)
