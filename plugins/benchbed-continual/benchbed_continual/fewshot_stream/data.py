@@ -7,6 +7,11 @@ plugin uses); a CNN (`benchbed.cnn`) is trained by cross-entropy on all base-cla
 novel folders only, whose pictures the backbone never saw. Digits: scikit-learn's 1,797 8x8
 digits, all 10 classes, raw pixels as features: a protocol check for fast tests, not a
 novel-class benchmark.
+
+Meta-learners also get the pictures they may meta-train on (`base_*`): for clip art the 48
+base folders' pictures, embedded by the same frozen backbone (never a novel folder); for
+digits, which have no class split, the same 10 classes and pictures the streams use, so a
+meta-learner's digits numbers check the code path and measure nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,9 +37,22 @@ class StreamData:
     background: float  # value of a blank pixel, what an occluding square is filled with
     embed: Callable[[np.ndarray], np.ndarray]  # images -> features (the frozen backbone)
     info: dict
+    # what a meta-learner may meta-train on: pictures of classes disjoint from `classes`
+    # (digits, a protocol check, reuse the evaluation classes; see the module docstring)
+    base_images: np.ndarray | None = None
+    base_labels: np.ndarray | None = None
+    base_classes: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         self.features = self.embed(self.images)
+
+    @cached_property
+    def base_features(self) -> np.ndarray:
+        """The base pictures through the same frozen backbone, embedded on first use only
+        (methods that do not meta-train never pay for it)."""
+        if self.base_images is None:
+            raise ValueError("this data set offers no base classes to meta-train on")
+        return self.embed(self.base_images)
 
 
 def digits(ctx) -> StreamData:
@@ -50,6 +69,9 @@ def digits(ctx) -> StreamData:
         0.0,
         lambda images: np.asarray(images, dtype=np.float32),
         {"features": "raw pixels (64)", "items": len(x), "classes": 10},
+        base_images=x,
+        base_labels=y,
+        base_classes=tuple(range(10)),
     )
 
 
@@ -75,6 +97,7 @@ def clipart(ctx) -> StreamData:
     else:
         net = _train(ctx, cnn, pixels, labels, base_names, shape, path)
     novel = np.isin(labels, split.novel)
+    base = np.isin(labels, base_names)
     return StreamData(
         pixels[novel].astype(np.float32) / 255.0,
         labels[novel],
@@ -87,8 +110,11 @@ def clipart(ctx) -> StreamData:
             "items": int(novel.sum()),
             "classes": len(split.novel),
             "base_classes": len(base_names),
-            "base_items": int(np.isin(labels, base_names).sum()),
+            "base_items": int(base.sum()),
         },
+        base_images=pixels[base].astype(np.float32) / 255.0,
+        base_labels=labels[base],
+        base_classes=tuple(split.base),
     )
 
 

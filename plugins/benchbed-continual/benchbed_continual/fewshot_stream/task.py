@@ -7,12 +7,19 @@ label, then predicts three copies of those pictures: unchanged, with a blanked s
 with Gaussian noise; `instance_accuracy_{clean,occluded,noisy}` are the means over instance
 streams. Every model sees the same streams and corruptions for a given seed, so the
 per-stream samples pair across models.
+
+A model that defines `meta_train(source, setting)` is meta-trained once per cell before the
+streams (timer phase "meta-train"): `source` (`MetaTrainSource`) holds only the data set's
+base classes, features of the same frozen backbone, and samples training streams with the
+task's own protocol from a random stream of its own, so the evaluation streams, and every
+other model's numbers, are the same whether or not a model meta-trains.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +53,52 @@ class StreamSetting:
     n_classes: int  # the stream's labels are 0..n_classes-1
     seed: int
     device: str
+
+
+@dataclass(frozen=True)
+class TrainingStream:
+    """A meta-training stream: support sets in order and the labelled target set (tensors on
+    the cell's device); `index` says which base items and classes it drew."""
+
+    support: tuple[tuple[Any, Any], ...]  # ((x, y), ...) one pair per support set
+    target: tuple[Any, Any]  # (x, y)
+    index: StreamIndex
+
+    @property
+    def n_classes(self) -> int:
+        return self.index.n_classes
+
+
+class MetaTrainSource:
+    """What `meta_train(source, setting)` may learn from: the base classes only.
+
+    `features`, `labels`, `classes`: the base items (features by the task's frozen backbone,
+    on the cell's device), their data-set labels and the base classes; `protocol`: the task's
+    stream protocol; `sample()` draws one training stream with that protocol, as the task
+    draws its evaluation streams, from a generator that the evaluation does not use.
+    """
+
+    def __init__(self, features, labels, classes, protocol: StreamProtocol, rng) -> None:
+        self.features, self.labels, self.classes = features, np.asarray(labels), tuple(classes)
+        self.protocol, self.rng = protocol, rng
+
+    def sample(self, protocol: StreamProtocol | None = None) -> TrainingStream:
+        import torch
+
+        index = sample_stream(self.labels, self.classes, protocol or self.protocol, self.rng)
+        device = self.features.device
+
+        def pair(items, labels):
+            return (
+                self.features[torch.as_tensor(items, device=device)],
+                torch.as_tensor(labels, dtype=torch.long, device=device),
+            )
+
+        return TrainingStream(
+            tuple(pair(i, y) for i, y in zip(index.support, index.support_labels)),
+            pair(index.target, index.target_labels),
+            index,
+        )
 
 
 def accuracy(predicted, labels) -> float:
@@ -88,9 +141,23 @@ class ContinualFewShotTask(Task):
 
         if ctx.split != "test":
             raise BenchbedError(f"task '{self.name}' has only a 'test' split")
+        meta_train = getattr(model, "meta_train", None)
         with ctx.timer.phase("features"):
             data = self.load(ctx)
+            if meta_train is not None:
+                base = torch.as_tensor(data.base_features, dtype=torch.float32, device=ctx.device)
         features = torch.as_tensor(data.features, dtype=torch.float32, device=ctx.device)
+        if meta_train is not None:
+            # streams 3 and 4 are the meta-learner's own: streams 0-2 stay as they were
+            source = MetaTrainSource(
+                base, data.base_labels, data.base_classes, self.protocol, ctx.rng(stream=3)
+            )
+            seed = int(ctx.rng(stream=4).integers(2**31))
+            setting = StreamSetting(
+                features.shape[1], self.protocol.n_classes, seed, str(ctx.device)
+            )
+            with ctx.timer.phase("meta-train"):
+                meta_train(source, setting)
         draw, corruption = ctx.rng(stream=0), ctx.rng(stream=2)
         # one model seed per stream (its head's initialisation, its buffer's sampling)
         model_seeds = ctx.rng(stream=1).integers(2**31, size=self.streams + self.instance_streams)
