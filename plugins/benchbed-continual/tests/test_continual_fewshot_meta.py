@@ -50,7 +50,6 @@ def test_meta_training_beats_the_same_head_untrained(ctx):
     task = _digits_task(30, 2)
     untrained = task.evaluate(MAMLPlusPlus(meta_iterations=0), ctx).metrics["cfsl_accuracy"]
     trained = task.evaluate(MAMLPlusPlus(meta_iterations=60), ctx).metrics["cfsl_accuracy"]
-    print(untrained.value, trained.value)
     assert trained.value > untrained.value + 0.08
     # paired over the same streams: better on most of them
     better = np.greater(trained.samples, untrained.samples).sum()
