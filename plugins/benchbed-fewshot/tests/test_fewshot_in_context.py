@@ -28,7 +28,7 @@ class CharLM:
         self.prefixes.append(self.decode(ids))
         return Prefix(ids)
 
-    def score_prompts(self, prefix, prompts, candidates):
+    def score_prompts(self, prefix, prompts, candidates, tokens_per_pass=1024):
         self.prompts += [self.decode(prefix.ids + prompt) for prompt in prompts]
         query = [self.decode(prompt).rsplit("Text: ", 1)[-1] for prompt in prompts]
         return torch.tensor(
