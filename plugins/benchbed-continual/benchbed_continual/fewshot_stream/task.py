@@ -82,10 +82,10 @@ class MetaTrainSource:
         self.features, self.labels, self.classes = features, np.asarray(labels), tuple(classes)
         self.protocol, self.rng = protocol, rng
 
-    def sample(self, protocol: StreamProtocol | None = None) -> TrainingStream:
+    def sample(self) -> TrainingStream:
         import torch
 
-        index = sample_stream(self.labels, self.classes, protocol or self.protocol, self.rng)
+        index = sample_stream(self.labels, self.classes, self.protocol, self.rng)
         device = self.features.device
 
         def pair(items, labels):
