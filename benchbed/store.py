@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -159,11 +160,25 @@ class Store:
         conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         with self._sqlite_errors():
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._enable_wal()
             # Durable against a crashed process (what resume relies on); a power cut may
             # lose the last cells, which resume then runs again.
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL, retrying until the busy timeout: when two processes create the file
+        at once, SQLite answers one of them "locked" at once instead of calling the busy
+        handler (waiting would deadlock inside SQLite), so the wait has to happen here."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self.db.close()

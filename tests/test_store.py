@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from benchbed import BenchbedError
 from benchbed.store import SCHEMA_VERSION, Store
@@ -79,6 +80,24 @@ def test_a_writer_locked_out_past_the_busy_timeout_gets_a_clear_error(tmp_path):
             Store.__init__(store, path, busy_timeout=0.2)
     finally:
         holder.execute("ROLLBACK")
+
+
+def test_a_lock_refused_at_once_while_switching_to_wal_is_waited_out(tmp_path, monkeypatch):
+    # Two processes creating the file at once: SQLite refuses one of them without calling
+    # the busy handler, so Store itself must retry.
+    refusals = []
+    execute = sqlite_utils.Database.execute
+
+    def refuse_twice(self, sql, *args, **kwargs):
+        if sql == "PRAGMA journal_mode=WAL" and len(refusals) < 2:
+            refusals.append(sql)
+            raise sqlite3.OperationalError("database is locked")
+        return execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite_utils.Database, "execute", refuse_twice)
+    store = Store(tmp_path / "r.db")
+    assert len(refusals) == 2
+    assert store.query("PRAGMA journal_mode")[0]["journal_mode"] == "wal"
 
 
 WRITER = textwrap.dedent(
