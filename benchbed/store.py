@@ -168,8 +168,8 @@ class Store:
 
     def _enable_wal(self) -> None:
         """Switch to WAL, retrying until the busy timeout: when two processes create the file
-        at once, SQLite answers one of them "locked" at once instead of calling the busy
-        handler (waiting would deadlock inside SQLite), so the wait has to happen here."""
+        at once, SQLite can answer one of them "database is locked" without waiting in the
+        busy handler, so the wait happens here."""
         deadline = time.monotonic() + self.busy_timeout
         while True:
             try:
