@@ -6,6 +6,7 @@ import logging
 import os
 import random
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -60,6 +61,23 @@ class Context:
         path = cache_root() / self.plugin
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the cache lock `name` (a file lock, so across processes on this machine).
+
+        Wrap the computing of something cached in the cache folder in it, and look for the
+        cached result again once inside: cells running side by side then compute it once, the
+        others waiting for it and reading it.
+        """
+        import fcntl
+
+        with open(self.cache_dir / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def report(self, step: int, value: float) -> None:
         """Report an intermediate value of the main metric (e.g. after each epoch).

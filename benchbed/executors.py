@@ -26,6 +26,9 @@ EXECUTORS = ("serial", "process", "dask")
 
 
 class Executor(Protocol):
+    # The most cells run side by side on one machine (None: not known, e.g. a Dask cluster).
+    cells_at_once: int | None
+
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         """Run `cells` and yield each with its outcome as it finishes, in any order."""
 
@@ -58,6 +61,7 @@ class SerialExecutor:
         progress: bool = True,
     ):
         self.on_start, self.threads, self.progress = on_start, threads, progress
+        self.cells_at_once = 1
 
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         if self.threads:
@@ -99,6 +103,7 @@ class ProcessExecutor:
     def __init__(self, workers: int | None = None, threads: int | None = None):
         self.workers = workers or max(1, (os.cpu_count() or 2) // 2)
         self.threads = threads or max(1, (os.cpu_count() or 1) // self.workers)
+        self.cells_at_once = self.workers
 
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         import multiprocessing
@@ -137,6 +142,8 @@ class DaskExecutor:
     ):
         self.workers = workers or max(1, (os.cpu_count() or 2) // 2)
         self.scheduler, self.threads = scheduler, threads
+        # A LocalCluster's workers share this machine; a cluster's spread over its machines.
+        self.cells_at_once = None if scheduler else self.workers
 
     def outcomes(self, registry: Registry, cells: Sequence[Cell]) -> Iterator[tuple[Cell, Outcome]]:
         try:

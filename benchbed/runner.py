@@ -74,7 +74,10 @@ def run_cells(
     if not todo:
         return summary
     device = todo[0].device
-    run_id = store.start_run(provenance(registry, device), suite, command)
+    at_once = engine.cells_at_once and min(engine.cells_at_once, len(todo))
+    run_id = store.start_run(
+        {**provenance(registry, device), "cells_at_once": at_once}, suite, command
+    )
     summary.run_id = run_id
     registry.notify("benchbed_run_started", run_id=run_id, suite=suite, cells=todo)
     bar = tqdm(total=len(todo), unit="cell", disable=not progress, file=sys.stderr)

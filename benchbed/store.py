@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from benchbed.execution import Outcome
 
 DEFAULT_DB = "benchbed.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def default_path() -> Path:
@@ -150,7 +150,14 @@ def _schema_v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = {1: _schema_v1, 2: _schema_v2}  # version -> function that brings version-1 up to it
+def _schema_v3(db: sqlite_utils.Database) -> None:
+    """How many cells a run ran side by side on one machine, who then shared its cores or GPU:
+    their throughput and latency are each cell's share, not the machine's speed for one."""
+    db["runs"].add_column("cells_at_once", int)
+
+
+# version -> the function that brings a store at version - 1 up to it
+MIGRATIONS = {1: _schema_v1, 2: _schema_v2, 3: _schema_v3}
 
 
 class Store:

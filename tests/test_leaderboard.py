@@ -84,7 +84,7 @@ _clock = count()
 
 def put(store, registry, task, model, seed, metrics=None, *, params=None, error=None,
         device="cpu", device_name="Test CPU", throughput=None, artifacts=None, suite=None,
-        tuned_from=None):  # fmt: skip
+        tuned_from=None, cells_at_once=None):  # fmt: skip
     """Store one cell the way the runner does; `metrics` maps a name to a value or samples."""
     cell = make_cell(registry, task, model, params or {}, seed, device, tuned_from=tuned_from)
     stamp = f"2026-01-01T00:00:{next(_clock):02d}+00:00"
@@ -104,8 +104,9 @@ def put(store, registry, task, model, seed, metrics=None, *, params=None, error=
         timings=timings, artifacts=artifacts or {},
     )  # fmt: skip
     run_id = store.start_run(
-        {"benchbed_version": "0.1.0", "git_commit": "abc123", "cpu": "Test CPU"}, suite, "test"
-    )
+        {"benchbed_version": "0.1.0", "git_commit": "abc123", "cpu": "Test CPU",
+         "cells_at_once": cells_at_once}, suite, "test",
+    )  # fmt: skip
     store.save_cell(run_id, cell, outcome)
     store.finish_run(run_id, outcome.status)
     if suite:
@@ -293,6 +294,23 @@ def test_gpu_and_cpu_results_files_merge_with_hardware_labels(tmp_path):
     assert str(tmp_path / "gpu.db") in page  # provenance names the file
     index = (tmp_path / "site" / "index.html").read_text()
     assert "CPU: Test CPU, GPU: NVIDIA H100 80GB HBM3" in index
+
+
+def test_cost_measured_beside_other_cells_is_a_row_of_its_own_that_says_so(store, tmp_path):
+    registry = registry_for()
+    gpu = {"device": "cuda", "device_name": "NVIDIA H200", "suite": "main"}
+    put(store, registry, "toy/acc", "alpha", 0, {"accuracy": 0.9}, throughput=5000.0, **gpu)
+    put(store, registry, "toy/acc", "alpha", 1, {"accuracy": 0.9}, throughput=900.0,
+        cells_at_once=14, **gpu)  # fmt: skip
+    table = table_of(store, registry, "toy/acc")
+    assert sorted((r.device_label, r.cost["throughput"]) for r in table.rows) == [
+        ("GPU: NVIDIA H200", 5000.0),
+        ("GPU: NVIDIA H200, 14 cells at a time", 900.0),
+    ]
+    build_site([store.path], tmp_path / "site", registry=registry)
+    with open(tmp_path / "site" / f"suite-{slug('main')}.csv") as f:
+        assert sorted(r["cells_at_once"] for r in csv.DictReader(f)) == ["", "14"]
+    assert "14 cells at a time" in (tmp_path / "site" / f"task-{slug('toy/acc')}.html").read_text()
 
 
 def test_every_plugin_string_is_escaped(tmp_path):

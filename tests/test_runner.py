@@ -87,6 +87,19 @@ def test_the_process_pool_gives_the_serial_numbers(registry, tmp_path):
     assert stored_values(serial) == stored_values(pooled)
 
 
+@pytest.mark.parametrize(
+    ("executor", "workers", "n_cells", "at_once"),
+    [("serial", None, 3, 1), ("process", 2, 3, 2), ("process", 4, 3, 3)],
+)
+def test_a_run_records_how_many_cells_shared_the_machine(
+    registry, tmp_path, executor, workers, n_cells, at_once
+):
+    store = Store(tmp_path / "r.db")
+    todo = cells(registry, seeds=range(n_cells))
+    run_cells(registry, store, todo, executor=executor, workers=workers, progress=False)
+    assert store.query("SELECT cells_at_once FROM runs") == [{"cells_at_once": at_once}]
+
+
 def test_run_events_reach_reporters(registry, tmp_path):
     events = []
 

@@ -43,6 +43,7 @@ def test_an_old_store_is_migrated_forward_keeping_its_results(tmp_path, registry
     store = Store(path)
     assert store.query("SELECT task FROM cells") == [{"task": "toy/noisy"}]
     assert "tuned_from" in store.db["cells"].columns_dict
+    assert "cells_at_once" in store.db["runs"].columns_dict
     cell = make_cell(registry, "toy/noisy", "uniform", {}, 0, "cpu")
     assert run_cells(registry, store, [cell], progress=False).ok == 1
 

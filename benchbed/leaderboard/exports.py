@@ -14,8 +14,8 @@ from pathlib import Path
 from benchbed.leaderboard.table import Row, Table
 
 COLUMNS = [
-    "task", "model", "params", "device", "device_name", "rank", "tied_with_best", "p_value",
-    "test_pairs", "test_unit", "main_metric", "mean", "ci_low", "ci_high", "n", "n_unit",
+    "task", "model", "params", "device", "device_name", "cells_at_once", "rank", "tied_with_best",
+    "p_value", "test_pairs", "test_unit", "main_metric", "mean", "ci_low", "ci_high", "n", "n_unit",
     "throughput", "latency_p50_ms", "latency_p99_ms", "cost_phase", "seeds_ok", "seeds_failed",
     "error", "runs", "versions", "last_finished",
 ]  # fmt: skip
@@ -30,6 +30,7 @@ def row_record(table: Table, row: Row) -> dict:
         "params": row.params_json,
         "device": row.device,
         "device_name": row.device_name,
+        "cells_at_once": row.cells_at_once,
         "rank": row.shown_rank,
         "tied_with_best": row.tied if c is not None else None,
         "p_value": c.p_value if c is not None else None,

@@ -52,6 +52,7 @@ class CellRecord:
     model_plugin: str
     source: int  # index into Results.sources
     tuned_from: str | None = None  # the optuna study its parameters came from
+    cells_at_once: int | None = None  # its run's cells side by side on one machine
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     timings: dict[str, dict] = field(default_factory=dict)  # phase -> timings row
     artifact_names: list[str] = field(default_factory=list)
@@ -113,6 +114,8 @@ def load(dbs: Sequence[str | Path] | None) -> Results:
         results.close()
         names = ", ".join(str(p) for p in paths)
         raise BenchbedError(f"{names} holds no results yet; {WHAT_TO_RUN}")
+    for cell in by_key.values():
+        cell.cells_at_once = results.runs.get(cell.run_id, {}).get("cells_at_once")
     results.cells = sorted(by_key.values(), key=lambda c: (c.task, c.model, c.params_json, c.seed))
     # A suite lists cells it planned; only those that were stored can be shown.
     for keys in results.suites.values():

@@ -66,6 +66,7 @@ class Row:
     device: str
     device_name: str
     cells: list[CellRecord]  # the cell standing for each seed, by seed
+    cells_at_once: int | None = None  # shared the machine with this many cells (cost is a share)
     metrics: dict[str, float] = field(default_factory=dict)  # mean over ok seeds
     quality: Quality | None = None
     rank: int | None = None
@@ -96,7 +97,10 @@ class Row:
     @property
     def device_label(self) -> str:
         kind = "GPU" if self.device.startswith("cuda") else self.device.upper()
-        return f"{kind}: {self.device_name}" if self.device_name else kind
+        label = f"{kind}: {self.device_name}" if self.device_name else kind
+        if self.cells_at_once and self.cells_at_once > 1:
+            label += f", {self.cells_at_once} cells at a time"
+        return label
 
     @property
     def label(self) -> str:
@@ -183,7 +187,7 @@ def build_table(task: str, cells: Iterable[CellRecord], registry: Registry) -> T
 def _group(cells: list[CellRecord]) -> list[Row]:
     groups: dict[tuple, dict[int, CellRecord]] = {}
     for cell in cells:
-        key = (cell.model, cell.params_json, cell.device, cell.device_name)
+        key = (cell.model, cell.params_json, cell.device, cell.device_name, cell.cells_at_once)
         by_seed = groups.setdefault(key, {})
         kept = by_seed.get(cell.seed)
         if kept is None or cell.finished_at > kept.finished_at:
@@ -196,8 +200,9 @@ def _group(cells: list[CellRecord]) -> list[Row]:
             device,
             device_name,
             [by_seed[s] for s in sorted(by_seed)],
+            cells_at_once,
         )
-        for (model, params_json, device, device_name), by_seed in groups.items()
+        for (model, params_json, device, device_name, cells_at_once), by_seed in groups.items()
     ]
 
 
