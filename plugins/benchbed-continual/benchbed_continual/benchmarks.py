@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -283,19 +282,20 @@ class ContinualTask(Task):
             json.dumps([self.name, protocol_record(setting)], sort_keys=True).encode()
         ).hexdigest()[:16]
         path = ctx.cache_dir / f"joint-reference-{key}.json"
-        if path.exists():
-            return json.loads(path.read_text())
-        joint = Joint()
-        joint.prepare(setting)
-        reference = []
-        for t in range(setting.n_contexts):
-            joint.learn(stream.train(t))
-            x, y = stream.test(t)
-            reference.append(int((joint.predict(x, t) == y).sum()) / len(y))
-        # Write then rename: cells in parallel workers may share this file.
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        partial.write_text(json.dumps(reference))
-        partial.replace(path)
+        # Cells of one protocol and seed running side by side wait for the first to compute it.
+        with ctx.exclusive(path.name):
+            if path.exists():
+                return json.loads(path.read_text())
+            joint = Joint()
+            joint.prepare(setting)
+            reference = []
+            for t in range(setting.n_contexts):
+                joint.learn(stream.train(t))
+                x, y = stream.test(t)
+                reference.append(int((joint.predict(x, t) == y).sum()) / len(y))
+            partial = path.with_suffix(".partial")  # then rename: a killed cell leaves no half file
+            partial.write_text(json.dumps(reference))
+            partial.replace(path)
         return reference
 
 
