@@ -289,9 +289,9 @@ def cmd_tune(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from benchbed.store import Store
+    from benchbed.store import Store, default_path
 
-    store = Store(args.db)
+    store = Store.reader(args.db or default_path())
     if args.failed:
         for row in store.query(
             "SELECT task, model, params, seed, traceback FROM cells WHERE status = 'failed'"

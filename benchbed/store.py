@@ -222,22 +222,50 @@ class Store:
                 raise
             self.db.execute("COMMIT")
 
+    @classmethod
+    def reader(cls, path: Path | str, busy_timeout: float = 30.0) -> Store:
+        """Open an existing results file for reading only: nothing is written to it, not even
+        a migration (a file of an older schema is migrated in a copy in memory), so building
+        a leaderboard from committed results leaves them as they are."""
+        store = cls.__new__(cls)
+        store.path, store.busy_timeout = Path(path), busy_timeout
+        if not store.path.is_file():
+            raise BenchbedError(f"no results store at {store.path} (pass another with --db)")
+        uri = f"{store.path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None)
+        store.db = sqlite_utils.Database(conn)
+        with store._sqlite_errors():
+            if store._schema_version() < SCHEMA_VERSION:
+                copy = sqlite3.connect(":memory:", isolation_level=None)
+                conn.backup(copy)
+                conn.close()
+                store.db = sqlite_utils.Database(copy)
+                store._migrate()
+        return store
+
+    def _schema_version(self) -> int:
+        """The file's schema version (0 for a new file); refuses files it cannot use."""
+        tables = set(self.db.table_names())
+        if tables and "benchbed_schema" not in tables:
+            raise BenchbedError(
+                f"{self.path} is a SQLite database of something else (tables: "
+                f"{', '.join(sorted(tables)[:5])}); give benchbed its own file with --db"
+            )
+        if not tables:
+            return 0
+        current = self.db.execute("SELECT max(version) FROM benchbed_schema").fetchone()[0] or 0
+        if current > SCHEMA_VERSION:
+            raise BenchbedError(
+                f"{self.path} was written by a newer benchbed (schema {current}, this one "
+                f"knows {SCHEMA_VERSION}); upgrade benchbed"
+            )
+        return current
+
     def _migrate(self) -> None:
         with self._write() as db:  # inside the lock: two processes may create the file at once
-            tables = set(db.table_names())
-            if tables and "benchbed_schema" not in tables:
-                raise BenchbedError(
-                    f"{self.path} is a SQLite database of something else (tables: "
-                    f"{', '.join(sorted(tables)[:5])}); give benchbed its own file with --db"
-                )
-            if "benchbed_schema" not in tables:
+            current = self._schema_version()
+            if "benchbed_schema" not in db.table_names():
                 db["benchbed_schema"].create({"version": int, "migrated_at": str}, pk="version")
-            current = db.execute("SELECT max(version) FROM benchbed_schema").fetchone()[0] or 0
-            if current > SCHEMA_VERSION:
-                raise BenchbedError(
-                    f"{self.path} was written by a newer benchbed (schema {current}, this one "
-                    f"knows {SCHEMA_VERSION}); upgrade benchbed"
-                )
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](db)
                 db["benchbed_schema"].insert({"version": version, "migrated_at": now()})

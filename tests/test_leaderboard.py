@@ -313,6 +313,19 @@ def test_cost_measured_beside_other_cells_is_a_row_of_its_own_that_says_so(store
     assert "14 cells at a time" in (tmp_path / "site" / f"task-{slug('toy/acc')}.html").read_text()
 
 
+def test_building_leaves_the_results_files_as_they_were(tmp_path):
+    registry = registry_for()
+    path = tmp_path / "committed.db"
+    store = Store(path)
+    put(store, registry, "toy/acc", "alpha", 0, {"accuracy": 0.9}, throughput=100.0)
+    store.db.execute("PRAGMA journal_mode=DELETE")  # as a results file is committed
+    store.close()
+    before = path.read_bytes()
+    build_site([path], tmp_path / "site", registry=registry)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["committed.db", "site"]
+
+
 def test_every_plugin_string_is_escaped(tmp_path):
     evil_task = ToyTask(f"t/{EVIL}", metrics=(f"m{EVIL}",))
     plugin = Toy(

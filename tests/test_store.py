@@ -48,6 +48,33 @@ def test_an_old_store_is_migrated_forward_keeping_its_results(tmp_path, registry
     assert run_cells(registry, store, [cell], progress=False).ok == 1
 
 
+def test_a_reader_leaves_an_old_file_as_it_was_and_sees_it_migrated(tmp_path):
+    from benchbed.store import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    old["benchbed_schema"].create({"version": int, "migrated_at": str}, pk="version")
+    MIGRATIONS[1](old)
+    old["benchbed_schema"].insert({"version": 1, "migrated_at": "long ago"})
+    old["runs"].insert({"run_id": "r1", "status": "ok"})
+    old.close()
+    before = path.read_bytes()
+
+    reader = Store.reader(path)
+    assert reader.query("SELECT run_id, cells_at_once FROM runs") == [
+        {"run_id": "r1", "cells_at_once": None}
+    ]
+    reader.close()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.db"]
+
+
+def test_a_reader_refuses_a_missing_file_without_creating_it(tmp_path):
+    with pytest.raises(BenchbedError, match="no results store at"):
+        Store.reader(tmp_path / "typo.db")
+    assert not (tmp_path / "typo.db").exists()
+
+
 def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database\n" * 100)

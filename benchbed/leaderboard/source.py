@@ -95,7 +95,7 @@ def load(dbs: Sequence[str | Path] | None) -> Results:
     by_key: dict[str, CellRecord] = {}
     try:
         for index, path in enumerate(paths):
-            store = Store(path)
+            store = Store.reader(path)
             results._stores.append(store)
             for cell in _read_cells(store, index):
                 kept = by_key.get(cell.key)
