@@ -15,7 +15,8 @@
     [grid.params]                           # or what `benchbed tune` found:
     lwf = "tuned"                           # the study "TASK|lwf", or a study's name
 
-Every mistake is reported with the file and, where it can be found, the line.
+Every mistake is reported with the file and, where it can be found, the line. Cells run seed
+by seed (every grid's seed 0 first), so a suite stopped early leaves whole seeds to compare.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def load_suite(
         name=str(data.get("name", path.stem)),
         description=str(data.get("description", "")),
         path=path,
-        cells=list(cells.values()),
+        cells=sorted(cells.values(), key=lambda cell: cell.seed),  # stable: grid order within
     )
 
 

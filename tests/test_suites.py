@@ -48,6 +48,11 @@ def test_a_suite_expands_into_tasks_models_params_and_seeds(registry, tmp_path):
     assert len(suite.cells) == 2 * 2 * 2 + 1
     assert ("toy/sleepy", "uniform", 0.5, 1) in labelled
     assert ("toy/count", "counter", None, 7) in labelled
+    # seed by seed, grid order within a seed: a suite stopped early leaves whole seeds
+    assert [c.seed for c in suite.cells] == [0] * 4 + [1] * 4 + [7]
+    assert [(c.task, c.params["low"]) for c in suite.cells[:4]] == [
+        ("toy/noisy", 0.0), ("toy/noisy", 0.5), ("toy/sleepy", 0.0), ("toy/sleepy", 0.5)
+    ]  # fmt: skip
     # parameters not given in the suite take the model's defaults
     assert all(c.params["delay"] == 0.0 for c in suite.cells if c.model == "uniform")
 
