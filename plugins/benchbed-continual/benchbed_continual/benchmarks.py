@@ -50,15 +50,16 @@ class Protocol:
     backbone: str = "mlp"
     image_shape: tuple[int, int, int] | None = None  # (channels, height, width) for the ViT
     vit: dict | None = None  # other ViTConfig fields; None: its defaults
+    strengths: str = "hsu"  # whose regularisation strengths the methods default to
 
 
 # Hsu et al. 2018 (the source of the reference table): 4 epochs per context, batch 128,
 # Adam 1e-3, 2x400 MLP, 1100 stored examples for replay.
 HSU = Protocol(epochs=4)
 # van de Ven et al. (2020, 2022): 2000 iterations per context for Split-MNIST.
-VAN_DE_VEN = Protocol(iters=2000)
+VAN_DE_VEN = Protocol(iters=2000, strengths="van-de-ven-split-mnist")
 # van de Ven et al. for Permuted-MNIST: 2x1000 MLP, 5000 iterations per context, lr 1e-4.
-PERMUTED = Protocol(hidden=1000, lr=1e-4, iters=5000)
+PERMUTED = Protocol(hidden=1000, lr=1e-4, iters=5000, strengths="van-de-ven-permuted-mnist")
 # Online (Koh et al. 2022; Mai et al. 2022): each context seen once, in batches of 10.
 ONLINE = Protocol(batch_size=10, single_pass=True)
 DIGITS_ONLINE = Protocol(hidden=100, batch_size=10, single_pass=True, memory=100)
@@ -157,6 +158,7 @@ def make_setting(protocol, scenario, n_inputs, n_outputs, masks, sizes, ctx) -> 
         backbone=protocol.backbone,
         image_shape=protocol.image_shape,
         vit=protocol.vit,
+        strengths=protocol.strengths,
     )
 
 
@@ -317,7 +319,7 @@ def _score(per_context) -> Score:
 def protocol_record(setting: Setting) -> dict:
     """What of a setting defines the protocol: stored beside the results and hashed into cache
     keys."""
-    skip = {"masks", "device"}
+    skip = {"masks", "device", "strengths"}  # the strengths: methods' defaults, not training
     if setting.backbone == "mlp":
         # The MLP protocols leave the backbone fields out, so their cache keys stay as they were.
         skip |= {"backbone", "image_shape", "vit"}

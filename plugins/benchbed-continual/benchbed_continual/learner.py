@@ -41,6 +41,9 @@ class Setting:
     backbone: str = "mlp"  # "mlp" (`hidden` units, 2 layers) or "vit" (`vit.ViT`)
     image_shape: tuple[int, int, int] | None = None  # (channels, height, width), for the ViT
     vit: dict | None = None  # other `ViTConfig` fields (patch, dim, depth, heads, mlp_ratio)
+    # Whose tuned regularisation strengths EWC, online EWC and SI default to (their tables):
+    # "hsu", "van-de-ven-split-mnist" or "van-de-ven-permuted-mnist".
+    strengths: str = "hsu"
 
     def with_overrides(self, **values) -> Setting:
         return replace(self, **{k: v for k, v in values.items() if v is not None})

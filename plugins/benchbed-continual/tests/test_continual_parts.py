@@ -137,3 +137,38 @@ def test_item_scores_average_to_the_mean_of_context_accuracies():
     scores = _item_scores(hits)
     assert scores == pytest.approx([1.5, 0.0, 0.75, 0.75, 0.75, 0.0])
     assert sum(scores) / len(scores) == pytest.approx(0.625)
+
+
+@pytest.mark.parametrize(
+    ("strengths", "method", "scenario", "expected"),
+    [
+        ("hsu", "ewc", "class", 1200.0),  # Hsu et al.'s reg_coef 600, as lambda/2
+        ("hsu", "si", "domain", 3000.0),
+        ("van-de-ven-split-mnist", "ewc", "domain", 1e10),  # van de Ven et al.'s code
+        ("van-de-ven-split-mnist", "online-ewc", "class", 1e9),
+        ("van-de-ven-split-mnist", "si", "task", 10.0),
+        ("van-de-ven-permuted-mnist", "si", "domain", 10.0),
+        ("van-de-ven-permuted-mnist", "online-ewc", "domain", 100.0),
+    ],
+)
+def test_regularisers_default_to_the_strengths_of_their_tasks_source(
+    build, strengths, method, scenario, expected
+):
+    masks = torch.ones(2, 4, dtype=torch.bool)
+    setting = Setting(scenario, 5, 4, 2, masks, hidden=7, strengths=strengths)
+    learner = build(method)
+    learner.prepare(setting)
+    assert learner.strength == expected
+    explicit = build(method, **{"si_c" if method == "si" else "ewc_lambda": 7.0})
+    explicit.prepare(setting)
+    assert explicit.strength == 7.0
+
+
+def test_the_van_de_ven_protocols_take_van_de_ven_strengths():
+    from benchbed_continual.benchmarks import HSU, PERMUTED, VAN_DE_VEN
+
+    assert (HSU.strengths, VAN_DE_VEN.strengths, PERMUTED.strengths) == (
+        "hsu",
+        "van-de-ven-split-mnist",
+        "van-de-ven-permuted-mnist",
+    )

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 from benchbed_continual.learner import Learner
 
-# Hsu et al. 2018 (scripts/split_MNIST_incremental_*.sh) used reg_coef * sum F (dtheta)^2;
-# lambda/2 = reg_coef gives the same penalty.
-HSU_EWC = {"task": 200.0, "domain": 200.0, "class": 1200.0}
-HSU_ONLINE_EWC = {"task": 800.0, "domain": 1400.0, "class": 200.0}
+# The default lambda, by the source of the task's protocol (`Setting.strengths`) and scenario.
+# Hsu et al. 2018 (scripts/split_MNIST_incremental_*.sh) used reg_coef * sum F (dtheta)^2, so
+# lambda/2 = reg_coef. van de Ven et al. (param_values.py of their code) use this module's
+# (lambda/2) sum F (dtheta)^2 with the true Fisher, one lambda for EWC and online EWC.
+VAN_DE_VEN_SPLIT = {"task": 1e5, "domain": 1e10, "class": 1e9}
+VAN_DE_VEN_PERMUTED = {"task": 100.0, "domain": 100.0, "class": 100.0}
+EWC_LAMBDA = {
+    "hsu": {"task": 200.0, "domain": 200.0, "class": 1200.0},
+    "van-de-ven-split-mnist": VAN_DE_VEN_SPLIT,
+    "van-de-ven-permuted-mnist": VAN_DE_VEN_PERMUTED,
+}
+ONLINE_EWC_LAMBDA = {
+    "hsu": {"task": 800.0, "domain": 1400.0, "class": 200.0},
+    "van-de-ven-split-mnist": VAN_DE_VEN_SPLIT,
+    "van-de-ven-permuted-mnist": VAN_DE_VEN_PERMUTED,
+}
 
 
 def fisher_diagonal(learner: Learner, x, c, chunk: int = 1024) -> dict:
@@ -99,7 +111,7 @@ class EWC(Learner):
         self.gamma = gamma
 
     def setup(self):
-        table = HSU_ONLINE_EWC if self.online else HSU_EWC
+        table = (ONLINE_EWC_LAMBDA if self.online else EWC_LAMBDA)[self.setting.strengths]
         self.strength = (
             self.ewc_lambda if self.ewc_lambda is not None else table[self.setting.scenario]
         )

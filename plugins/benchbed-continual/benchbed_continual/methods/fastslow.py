@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from benchbed import BenchbedError
 from benchbed_continual.learner import Learner
-from benchbed_continual.methods.ewc import HSU_ONLINE_EWC, fisher_diagonal
+from benchbed_continual.methods.ewc import ONLINE_EWC_LAMBDA, fisher_diagonal
 
 
 class FastSlow(Learner):
@@ -45,7 +45,7 @@ class FastSlow(Learner):
         self.strength = (
             self.fast_lambda
             if self.fast_lambda is not None
-            else HSU_ONLINE_EWC[self.setting.scenario]
+            else ONLINE_EWC_LAMBDA["hsu"][self.setting.scenario]  # on every protocol
         )
         # Slow weights: a copy of the parameters, never trained by gradient.
         self.slow = {n: p.detach().clone() for n, p in self.parameters().items()}

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from benchbed_continual.learner import Learner
 
-HSU_SI = {"task": 300.0, "domain": 3000.0, "class": 600.0}  # Hsu et al. 2018's reg_coef
+# The default c, by the source of the task's protocol (`Setting.strengths`) and scenario: Hsu
+# et al. 2018's reg_coef; van de Ven et al.'s si_c (param_values.py of their code: the same
+# penalty and xi = 0.1, though their w also takes in the penalty's own gradient).
+SI_C = {
+    "hsu": {"task": 300.0, "domain": 3000.0, "class": 600.0},
+    "van-de-ven-split-mnist": {"task": 10.0, "domain": 50000.0, "class": 5000.0},
+    "van-de-ven-permuted-mnist": {"task": 10.0, "domain": 10.0, "class": 5.0},
+}
 
 
 class SI(Learner):
@@ -24,7 +31,8 @@ class SI(Learner):
     def setup(self):
         import torch
 
-        self.strength = self.si_c if self.si_c is not None else HSU_SI[self.setting.scenario]
+        table = SI_C[self.setting.strengths]
+        self.strength = self.si_c if self.si_c is not None else table[self.setting.scenario]
         params = self.parameters()
         self.omega = {n: torch.zeros_like(p) for n, p in params.items()}
         self.w = {n: torch.zeros_like(p) for n, p in params.items()}
