@@ -7,7 +7,8 @@ cell that was running. Table and column names are meant to be read in any SQLite
     runs           one row per `benchbed run`: what ran it, where, with which versions
     cells          one row per (task, model, params, seed, device): status, error, timing
     suite_cells    which cells belong to which suite
-    metric_values  a metric's value for a cell, with the per-item/episode samples (JSON)
+    metric_values  a metric's value for a cell, with the per-item/episode samples (JSON;
+                   zlib-compressed into a BLOB beyond 4 KB: see `decode_samples`)
     timings        wall time, throughput and latency percentiles per phase of a cell
     artifacts      JSON a task wants shown (an accuracy matrix, a deferral curve)
     tuned_params   best parameters found by `benchbed tune`, one row per optuna study
@@ -22,6 +23,7 @@ import os
 import sqlite3
 import time
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -38,6 +40,26 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = "benchbed.db"
 SCHEMA_VERSION = 3
+
+
+# Per-item samples longer than this are stored compressed: tens of thousands of test items per
+# cell would otherwise make most of a results file, and they compress about twentyfold.
+SAMPLES_INLINE = 4096
+
+
+def encode_samples(samples: Iterable[float]) -> str | bytes:
+    """The samples as JSON text, zlib-compressed (bytes) when the text is long."""
+    text = json.dumps(list(samples))
+    return text if len(text) <= SAMPLES_INLINE else zlib.compress(text.encode(), 6)
+
+
+def decode_samples(stored: str | bytes | None) -> list[float] | None:
+    """`metric_values.samples` back as a list: JSON text, or zlib-compressed JSON."""
+    if stored is None or stored == "":
+        return None
+    if isinstance(stored, bytes):
+        stored = zlib.decompress(stored).decode()
+    return json.loads(stored)
 
 
 def default_path() -> Path:
@@ -338,7 +360,7 @@ class Store:
                         "value": score.value,
                         "n": len(score.samples) if score.samples is not None else None,
                         "sample_unit": score.unit if score.samples is not None else None,
-                        "samples": json.dumps(list(score.samples))
+                        "samples": encode_samples(score.samples)
                         if score.samples is not None
                         else None,
                     }

@@ -1,3 +1,4 @@
+import json
 import sqlite3
 import subprocess
 import sys
@@ -73,6 +74,36 @@ def test_a_reader_refuses_a_missing_file_without_creating_it(tmp_path):
     with pytest.raises(BenchbedError, match="no results store at"):
         Store.reader(tmp_path / "typo.db")
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_long_sample_lists_are_stored_compressed_and_read_back_exactly():
+    from benchbed.store import decode_samples, encode_samples
+
+    short = [0.5, 1.0, 0.25]
+    assert encode_samples(short) == "[0.5, 1.0, 0.25]"  # readable JSON in any browser
+    items = [(i % 7) * 1.0098039215686274 for i in range(10_000)]  # a test set's item scores
+    stored = encode_samples(items)
+    assert isinstance(stored, bytes) and len(stored) < len(json.dumps(items)) / 10
+    assert decode_samples(stored) == items and decode_samples(encode_samples(short)) == short
+    assert decode_samples(None) is None
+
+
+def test_the_leaderboard_reads_compressed_samples_as_stored(tmp_path, registry):
+    from benchbed.cells import make_cell
+    from benchbed.execution import Outcome
+    from benchbed.leaderboard.source import load
+    from benchbed.specs import Score
+
+    items = [float(i % 2) for i in range(5_000)]
+    store = Store(tmp_path / "r.db")
+    cell = make_cell(registry, "toy/noisy", "uniform", {}, 0, "cpu")
+    outcome = Outcome("ok", "t0", "t1", 1.0, metrics={"accuracy": Score.mean_of(items)})
+    store.save_cell(store.start_run({}, None, "test"), cell, outcome)
+    store.close()
+    results = load([tmp_path / "r.db"])
+    (record,) = results.cells
+    assert record.metrics["accuracy"].samples() == items
+    results.close()
 
 
 def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path):

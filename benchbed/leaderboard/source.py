@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchbed.errors import BenchbedError
-from benchbed.store import Store, default_path
+from benchbed.store import Store, decode_samples, default_path
 
 WHAT_TO_RUN = (
     "run some cells first, e.g. `benchbed run suite NAME` or `benchbed run TASK --model M`"
@@ -27,10 +27,10 @@ class MetricValue:
     value: float | None
     n: int | None
     unit: str | None
-    samples_json: str | None
+    stored_samples: str | bytes | None  # as in the store: JSON, or compressed JSON
 
     def samples(self) -> list[float] | None:
-        return json.loads(self.samples_json) if self.samples_json else None
+        return decode_samples(self.stored_samples)
 
 
 @dataclass
