@@ -302,10 +302,13 @@ def test_cost_measured_beside_other_cells_is_a_row_of_its_own_that_says_so(store
     put(store, registry, "toy/acc", "alpha", 0, {"accuracy": 0.9}, throughput=5000.0, **gpu)
     put(store, registry, "toy/acc", "alpha", 1, {"accuracy": 0.9}, throughput=900.0,
         cells_at_once=14, **gpu)  # fmt: skip
+    # alone: one row with seed 0, whose run did not record it
+    put(store, registry, "toy/acc", "alpha", 2, {"accuracy": 0.9}, throughput=5000.0,
+        cells_at_once=1, **gpu)  # fmt: skip
     table = table_of(store, registry, "toy/acc")
-    assert sorted((r.device_label, r.cost["throughput"]) for r in table.rows) == [
-        ("GPU: NVIDIA H200", 5000.0),
-        ("GPU: NVIDIA H200, 14 cells at a time", 900.0),
+    assert sorted((r.device_label, [c.seed for c in r.cells]) for r in table.rows) == [
+        ("GPU: NVIDIA H200", [0, 2]),
+        ("GPU: NVIDIA H200, 14 cells at a time", [1]),
     ]
     build_site([store.path], tmp_path / "site", registry=registry)
     with open(tmp_path / "site" / f"suite-{slug('main')}.csv") as f:

@@ -187,7 +187,9 @@ def build_table(task: str, cells: Iterable[CellRecord], registry: Registry) -> T
 def _group(cells: list[CellRecord]) -> list[Row]:
     groups: dict[tuple, dict[int, CellRecord]] = {}
     for cell in cells:
-        key = (cell.model, cell.params_json, cell.device, cell.device_name, cell.cells_at_once)
+        # A run of one cell at a time and a run that did not record it (older stores) agree.
+        shared = cell.cells_at_once if (cell.cells_at_once or 1) > 1 else None
+        key = (cell.model, cell.params_json, cell.device, cell.device_name, shared)
         by_seed = groups.setdefault(key, {})
         kept = by_seed.get(cell.seed)
         if kept is None or cell.finished_at > kept.finished_at:
