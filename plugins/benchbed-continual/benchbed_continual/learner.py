@@ -44,6 +44,10 @@ class Setting:
     # Whose tuned regularisation strengths EWC, online EWC and SI default to (their tables):
     # "hsu", "van-de-ven-split-mnist" or "van-de-ven-permuted-mnist".
     strengths: str = "hsu"
+    optimizer: str = "adam"  # "adam", or "sgd" (plain, no momentum)
+    # A-GEM's episodic memory keeps this many examples of every context when set (it grows
+    # with the contexts, as in Chaudhry et al. 2019); None: `memory` shared among them.
+    memory_per_context: int | None = None
 
     def with_overrides(self, **values) -> Setting:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -69,6 +73,18 @@ def mlp(n_inputs: int, hidden: int, n_outputs: int, layers: int = 2):
 
 
 BACKBONES = ("mlp", "vit")
+OPTIMIZERS = ("adam", "sgd")
+
+
+def make_optimizer(setting: Setting, parameters):
+    """The protocol's optimiser over `parameters`, at the protocol's learning rate."""
+    import torch
+
+    if setting.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=setting.lr)
+    if setting.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=setting.lr)
+    raise BenchbedError(f"unknown optimizer {setting.optimizer!r}: choose one of {OPTIMIZERS}")
 
 
 def build_network(setting: Setting):
@@ -111,7 +127,7 @@ class Learner:
         self.generator = torch.Generator().manual_seed(self.setting.seed + 1)
         self.net = build_network(self.setting).to(self.device)
         self.masks = self.setting.masks.to(self.device)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.setting.lr)
+        self.optimizer = make_optimizer(self.setting, self.net.parameters())
         self.seen = 0  # contexts trained so far
         self.setup()
         return self.setting

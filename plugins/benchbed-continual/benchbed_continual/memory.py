@@ -49,14 +49,19 @@ class Reservoir:
 
 
 class PerContext:
-    """A memory split equally among the contexts seen so far (A-GEM's episodic memory):
-    after a context ends, a random sample of it is stored and older contexts give up slots
-    so that each keeps size // contexts examples."""
+    """A-GEM's episodic memory: after a context ends, a random sample of it is stored.
 
-    def __init__(self, size: int, generator):
+    With a fixed `size`, the memory is split equally among the contexts seen so far (older
+    contexts give up slots so that each keeps size // contexts examples). With `per_context`,
+    every context keeps that many and the memory grows, as in Chaudhry et al. (2019).
+    """
+
+    def __init__(self, size: int, generator, per_context: int | None = None):
         self.size = size
+        self.per_context = per_context
         self.generator = generator
         self.parts: list[list] = []
+        self.joined: list | None = None  # the parts concatenated, built once per context
 
     def __len__(self) -> int:
         return sum(len(part[0]) for part in self.parts)
@@ -65,15 +70,18 @@ class PerContext:
         import torch
 
         self.parts.append(list(fields))
-        quota = self.size // len(self.parts)
+        quota = self.per_context or self.size // len(self.parts)
         for part in self.parts:
             keep = torch.randperm(len(part[0]), generator=self.generator)[:quota].to(part[0].device)
             part[:] = [f[keep] for f in part]
+        self.joined = None
 
     def all(self):
         import torch
 
-        return [torch.cat(column) for column in zip(*self.parts)]
+        if self.joined is None:
+            self.joined = [torch.cat(column) for column in zip(*self.parts)]
+        return self.joined
 
     def sample(self, k: int):
         import torch

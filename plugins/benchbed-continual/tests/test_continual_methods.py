@@ -104,3 +104,24 @@ def test_online_variant_reports_the_curve_and_replay_beats_naive(tasks, ctx, bui
     assert replay.metrics["a_auc"].value > naive.metrics["a_auc"].value
     assert replay.metrics["a_last"].value > naive.metrics["a_last"].value + 0.1
     assert naive.artifacts["accuracy_matrix"]["protocol"]["single_pass"] is True
+
+
+def test_agem_beats_naive_under_its_own_protocol(ctx, build):
+    """A-GEM's Permuted-MNIST protocol (plain SGD, one pass in batches of 10, a memory that
+    grows by a fixed share per context), on permuted digits."""
+    from benchbed_continual.benchmarks import ContinualTask, Protocol, permuted_stream
+
+    from benchbed.data.images import load_digits
+
+    protocol = Protocol(
+        hidden=100, lr=0.1, batch_size=10, single_pass=True, optimizer="sgd", memory_per_context=50
+    )
+    task = ContinualTask(
+        "permuted-digits",
+        "5 permutations of the digits",
+        lambda ctx: permuted_stream(load_digits, protocol, ctx, contexts=5, standardize=(0.3, 0.4)),
+    )
+    naive = accuracy(task.evaluate(build("naive"), ctx))
+    agem = task.evaluate(build("agem"), ctx)
+    assert agem.artifacts["accuracy_matrix"]["protocol"]["optimizer"] == "sgd"
+    assert accuracy(agem) > naive + 0.08

@@ -61,6 +61,16 @@ def test_per_context_memory_is_balanced():
     assert [int((stored == k).sum()) for k in range(3)] == [30, 30, 30]
 
 
+def test_per_context_memory_can_grow_by_a_fixed_share():
+    memory = PerContext(90, torch.Generator().manual_seed(0), per_context=40)
+    for context in range(3):
+        memory.add_context(torch.full((100,), context))
+        (stored,) = memory.all()
+        assert [int((stored == k).sum()) for k in range(context + 1)] == [40] * (context + 1)
+    (sample,) = memory.sample(200)
+    assert len(sample) == 120 and len(set(sample.tolist())) == 3
+
+
 def test_herding_starts_with_the_example_nearest_the_mean():
     from benchbed_continual.methods.icarl import herding
 
@@ -172,3 +182,33 @@ def test_the_van_de_ven_protocols_take_van_de_ven_strengths():
         "van-de-ven-split-mnist",
         "van-de-ven-permuted-mnist",
     )
+
+
+def test_the_protocol_picks_the_optimiser(build):
+    from benchbed import BenchbedError
+
+    masks = torch.ones(2, 4, dtype=torch.bool)
+    sgd = Setting("class", 5, 4, 2, masks, hidden=7, lr=0.1, optimizer="sgd")
+    for method in ("naive", "tame", "fast-slow"):
+        learner = build(method)
+        learner.prepare(sgd)
+        assert type(learner.optimizer) is torch.optim.SGD
+        assert learner.optimizer.param_groups[0]["lr"] == 0.1
+    assert type(small_learner().optimizer) is torch.optim.Adam
+    with pytest.raises(BenchbedError, match="unknown optimizer 'adamw'.*'sgd'"):
+        build("naive").prepare(Setting("class", 5, 4, 2, masks, optimizer="adamw"))
+
+
+def test_protocol_fields_added_later_stay_out_of_older_cache_keys(ctx):
+    from benchbed_continual.benchmarks import (
+        AGEM_PERMUTED,
+        HSU,
+        make_setting,
+        protocol_record,
+    )
+
+    masks = torch.ones(5, 10, dtype=torch.bool)
+    hsu = protocol_record(make_setting(HSU, "class", 784, 10, masks, [12000] * 5, ctx))
+    assert "optimizer" not in hsu and "memory_per_context" not in hsu
+    agem = protocol_record(make_setting(AGEM_PERMUTED, "domain", 784, 10, masks, [600] * 5, ctx))
+    assert (agem["optimizer"], agem["memory_per_context"], agem["iters"]) == ("sgd", 250, 60)

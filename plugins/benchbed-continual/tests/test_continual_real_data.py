@@ -69,3 +69,19 @@ def test_permuted_mnist_contexts_share_labels_and_differ_in_pixels(ctx):
     learner.prepare(stream.setting)
     learner.learn(stream.train(0))
     assert float((learner.predict(x0, 0) == y0).float().mean()) > 0.5
+
+
+def test_the_agem_protocol_standardises_pixels_and_trains_with_sgd(ctx):
+    import torch
+    from benchbed_continual.benchmarks import AGEM_PERMUTED, MNIST_MEAN_STD, permuted_stream
+
+    from benchbed.data.images import load_mnist
+
+    raw = torch.as_tensor(load_or_skip(load_mnist, "test")[0])
+    stream = permuted_stream(load_mnist, AGEM_PERMUTED, ctx, contexts=17, standardize=(0.1, 0.5))
+    setting = stream.setting
+    assert (setting.n_contexts, setting.hidden, setting.batch_size) == (17, 256, 10)
+    assert setting.single_pass and setting.optimizer == "sgd" and setting.memory_per_context == 250
+    x0, _ = stream.test(0)
+    assert torch.allclose(x0.sum(1), ((raw - 0.1) / 0.5).sum(1), atol=1e-3)
+    assert MNIST_MEAN_STD == (0.1307, 0.3081)  # torchvision's, which Avalanche uses

@@ -1,6 +1,7 @@
 """Averaged gradient episodic memory, A-GEM (Chaudhry et al. 2019).
 
-The memory keeps an equal share of examples from every context seen. At each step a
+The memory keeps an equal share of examples from every context seen (or, where the protocol
+says so, a fixed number per context). At each step a
 reference gradient g_ref is computed on a random memory batch; when the current gradient g
 would increase the memory loss (g . g_ref < 0) it is projected to
 g - (g . g_ref) / (g_ref . g_ref) g_ref before the optimiser step.
@@ -28,7 +29,9 @@ class AGEM(Learner):
         self.reference_batch = reference_batch
 
     def setup(self):
-        self.episodic = PerContext(self.setting.memory, self.generator)
+        self.episodic = PerContext(
+            self.setting.memory, self.generator, self.setting.memory_per_context
+        )
 
     def after_backward(self, experience):
         import torch

@@ -25,7 +25,7 @@ online-EWC strength of `ewc.py` for the scenario (Hsu et al.'s values), beta to 
 from __future__ import annotations
 
 from benchbed import BenchbedError
-from benchbed_continual.learner import Learner
+from benchbed_continual.learner import Learner, make_optimizer
 from benchbed_continual.methods.ewc import ONLINE_EWC_LAMBDA, fisher_diagonal
 
 
@@ -61,8 +61,8 @@ class FastSlow(Learner):
         with torch.no_grad():
             for n, p in self.parameters().items():
                 p.copy_(self.slow[n])
-        # Adam's moments belong to the previous start point.
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.setting.lr)
+        # The optimiser's state (Adam's moments) belongs to the previous start point.
+        self.optimizer = make_optimizer(self.setting, self.net.parameters())
 
     def penalty(self):
         if self.fisher is None:

@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections import deque
 
 from benchbed import BenchbedError
-from benchbed_continual.learner import Learner, mlp
+from benchbed_continual.learner import Learner, make_optimizer, mlp
 from benchbed_continual.memory import Reservoir
 
 
@@ -82,7 +82,6 @@ class TAME(Learner):
         self.patience = int(patience)
 
     def setup(self):
-        import torch
 
         self.experts = [self.net]
         self.optimizers = [self.optimizer]
@@ -91,7 +90,7 @@ class TAME(Learner):
         self.pending: list[tuple] = []  # suspect batches, held back until decided
         self.buffer = Reservoir(self.setting.memory, self.generator)
         self.selector = mlp(self.setting.n_inputs, self.setting.hidden, 1).to(self.device)
-        self.selector_optimizer = torch.optim.Adam(self.selector.parameters(), lr=self.setting.lr)
+        self.selector_optimizer = make_optimizer(self.setting, self.selector.parameters())
         self.stream_step = 0  # batches seen since the start of the stream
         self.switches: list[tuple[int, int, bool]] = []  # (onset step, expert, spawned)
 
@@ -169,7 +168,7 @@ class TAME(Learner):
             expert = mlp(self.setting.n_inputs, self.setting.hidden, self.setting.n_outputs)
             new = torch.nn.Linear(old.in_features, len(self.experts) + 1)
         self.experts.append(expert.to(self.device).train())
-        self.optimizers.append(torch.optim.Adam(expert.parameters(), lr=self.setting.lr))
+        self.optimizers.append(make_optimizer(self.setting, expert.parameters()))
         self.windows.append(deque(maxlen=self.window))
         # One more selector output; the old rows keep what the selector has learned.
         new = new.to(self.device)
@@ -177,7 +176,7 @@ class TAME(Learner):
             new.weight[: old.out_features] = old.weight
             new.bias[: old.out_features] = old.bias
         self.selector[-1] = new
-        self.selector_optimizer = torch.optim.Adam(self.selector.parameters(), lr=self.setting.lr)
+        self.selector_optimizer = make_optimizer(self.setting, self.selector.parameters())
         return len(self.experts) - 1
 
     def update(self, x, y, first: bool, loss=None) -> None:
