@@ -52,7 +52,7 @@ class Protocol:
     image_shape: tuple[int, int, int] | None = None  # (channels, height, width) for the ViT
     vit: dict | None = None  # other ViTConfig fields; None: its defaults
     strengths: str = "hsu"  # whose regularisation strengths the methods default to
-    optimizer: str = "adam"
+    optimizer: str = "adam"  # or "sgd" (plain, no momentum)
     memory_per_context: int | None = None  # A-GEM's growing memory; None: `memory` in all
 
 

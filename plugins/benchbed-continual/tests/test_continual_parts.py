@@ -71,6 +71,18 @@ def test_per_context_memory_can_grow_by_a_fixed_share():
     assert len(sample) == 120 and len(set(sample.tolist())) == 3
 
 
+def test_agem_memory_is_per_context_unless_given_a_total(build):
+    masks = torch.ones(3, 4, dtype=torch.bool)
+    setting = Setting("class", 5, 4, 3, masks, hidden=7, memory=90, memory_per_context=40)
+    learners = {"protocol": build("agem"), "total": build("agem", memory=60)}
+    for learner in learners.values():
+        learner.prepare(setting)
+        for context in range(3):
+            learner.episodic.add_context(torch.full((100,), context))
+    assert len(learners["protocol"].episodic) == 120
+    assert len(learners["total"].episodic) == 60
+
+
 def test_herding_starts_with_the_example_nearest_the_mean():
     from benchbed_continual.methods.icarl import herding
 

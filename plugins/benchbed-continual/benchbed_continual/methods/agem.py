@@ -29,9 +29,11 @@ class AGEM(Learner):
         self.reference_batch = reference_batch
 
     def setup(self):
-        self.episodic = PerContext(
-            self.setting.memory, self.generator, self.setting.memory_per_context
-        )
+        # An explicit memory=N is a total budget, shared among the contexts; otherwise the
+        # protocol's memory, per context where the protocol gives one.
+        explicit = self.overrides["memory"] is not None
+        per_context = None if explicit else self.setting.memory_per_context
+        self.episodic = PerContext(self.setting.memory, self.generator, per_context)
 
     def after_backward(self, experience):
         import torch
