@@ -342,6 +342,7 @@ def _score(per_context) -> Score:
     return Score.mean_of(per_context, unit="context") if len(per_context) else Score(0.0)
 
 
+# Protocol fields added after results were first stored, with their defaults.
 LATER_FIELDS = {"optimizer": "adam", "memory_per_context": None}
 
 

@@ -1,10 +1,10 @@
 """Averaged gradient episodic memory, A-GEM (Chaudhry et al. 2019).
 
 The memory keeps an equal share of examples from every context seen (or, where the protocol
-says so, a fixed number per context). At each step a
-reference gradient g_ref is computed on a random memory batch; when the current gradient g
-would increase the memory loss (g . g_ref < 0) it is projected to
-g - (g . g_ref) / (g_ref . g_ref) g_ref before the optimiser step.
+says so, a fixed number per context). At each step a reference gradient g_ref is computed on
+a random memory batch; when the current gradient g would increase the memory loss
+(g . g_ref < 0) it is projected to g - (g . g_ref) / (g_ref . g_ref) g_ref before the
+optimiser step.
 """
 
 from __future__ import annotations
