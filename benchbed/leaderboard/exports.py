@@ -32,7 +32,7 @@ def row_record(table: Table, row: Row) -> dict:
         "device_name": row.device_name,
         "cells_at_once": row.cells_at_once,
         "rank": row.shown_rank,
-        "tied_with_best": row.tied if c is not None else None,
+        "tied_with_best": row.tied if c is not None and c.decidable else None,
         "p_value": c.p_value if c is not None else None,
         "test_pairs": c.pairs if c is not None else None,
         "test_unit": c.unit if c is not None else None,

@@ -8,7 +8,8 @@ The main metric is summarised as a mean with a 95% interval: over seeds (Student
 a row has two or more, otherwise over the per-item samples of its one seed (percentile
 bootstrap). The rank compares every row with the best one by a paired test on the same
 units as its interval: the seeds both rows share, or, when either row has one seed, the
-per-item scores of the lowest seed both share.
+per-item scores of the lowest seed both share. Over too few seeds for the test ever to reach
+significance a comparison is undecided: the row is neither tied with the best nor apart.
 """
 
 from __future__ import annotations
@@ -54,8 +55,14 @@ class Comparison:
     unit: str
 
     @property
+    def decidable(self) -> bool:
+        """Whether the test could reject at ALPHA: with fewer than MIN_PAIRS_FOR_ALPHA pairs
+        not even the most extreme difference would be significant."""
+        return self.p_value is not None and self.pairs >= MIN_PAIRS_FOR_ALPHA
+
+    @property
     def tied(self) -> bool:
-        return self.p_value is not None and self.p_value >= ALPHA
+        return self.decidable and self.p_value >= ALPHA
 
 
 @dataclass
@@ -149,7 +156,7 @@ class Table:
         return any(
             r.comparison is not None
             and r.comparison.p_value is not None
-            and r.comparison.pairs < MIN_PAIRS_FOR_ALPHA
+            and not r.comparison.decidable
             for r in self.rows
         )
 
