@@ -59,8 +59,18 @@ METHODS = {
     ),
     "tame": (
         "tame:TAME",
-        "task-agnostic multiple experts (Zhu et al. 2022): loss-jump detection, selector network",
-        {"memory": None, "threshold": 4.0, "window": 30, "patience": 3},
+        "task-agnostic multiple experts (Zhu et al. 2022, as the authors' code runs it): "
+        "loss-jump detection, a pruned selector network",
+        {
+            "memory": None,
+            "window": 35,
+            "smoothing": 0.2,
+            "sds": 3.0,
+            "min_sd": 0.005,
+            "selector_epochs": 200,
+            "prune": 0.5,
+            "prune_epochs": 200,
+        },
     ),
     "fast-slow": (
         "fastslow:FastSlow",

@@ -1,55 +1,82 @@
 """TAME: task-agnostic continual learning with multiple experts (Zhu, Majzoubi, Jain &
-Choromanska 2022, arXiv:2210.03869).
+Choromanska 2022, arXiv:2210.03869), as the authors' code (HaoranZhuExplorer/TAME,
+`train.py` and `utils_.py`) runs it on MNIST.
 
-The learner is never told where contexts change. It trains one expert network at a time on
-the stream and watches the expert's training loss: a new task shows as a statistically
-significant jump of the loss above the expert's recent values. On such a jump it switches
-to an existing expert whose loss on the new data is not significantly above that expert's
-own recent losses, or, if there is none, spawns a new expert. A selector network, trained
-on a small buffer of stream samples labelled with the expert that learned them, routes
-each test input to one expert.
+The learner is never told where contexts change. One expert network trains at a time.
+Every incoming batch is first scored by every expert (its loss, before any training on
+the batch), and each expert keeps an exponentially smoothed loss (factor `smoothing`) over
+all the batches it has scored. The training expert's threshold is the mean plus `sds`
+standard deviations (at least `min_sd`) of its window of the last `window` losses on the
+batches it trained on; the window starts with log(outputs), the loss of a uniform guess.
+When the training expert's smoothed loss exceeds its threshold, the learner switches: to
+the first expert (in order of creation) whose loss on the batch, smoothed with the
+smoothed losses of the batches it trained on, is under the threshold it had when it last
+trained, or else to a new expert. The batch then trains the chosen expert.
 
-Choices made here where the paper's summary leaves details open:
+Every example enters a class-balanced buffer (a uniform sample of each label's stream
+examples, `memory` // outputs per label) with the index of the expert training when it
+arrived. Before the learner predicts, a selector network is trained from scratch on that
+buffer (`selector_epochs` epochs of SGD, lr 0.1, momentum 0.9, weight decay 5e-4, batches
+of 128), then pruned: the `prune` fraction of its weights smallest in magnitude, over all
+layers together, is set to zero for good, and the rest fine-tuned for `prune_epochs` epochs
+(SGD lr 1e-3, momentum 0.9, weight decay 1e-4, lr x 0.1 at half and three quarters of
+them). The selector routes each test input to one expert.
 
-- Detection: the log of each batch's loss is compared with the mean m and standard
-  deviation s of the log-losses of the current expert's last `window` training batches;
-  the batch is suspect when (log loss - m) / s > `threshold`. A switch is declared after
-  `patience` consecutive suspect batches, and suspect batches are not trained on until
-  then (a shorter run of outliers is a false alarm: those batches are then trained on by
-  the current expert). No detection during an expert's first `window` steps. Log space,
-  because a converged expert's batch losses spread over orders of magnitude (1e-5 to 1e-2
-  on Split-MNIST): in linear space rare hard batches made false alarms (7 experts instead
-  of 5 on Split-MNIST class-IL with window 20, threshold 3). The defaults (window 30,
-  threshold 4, patience 3) come from seed-0 training-loss trajectories of Split-Digits and
-  Split-MNIST (class- and domain-IL): within a context the largest single-batch z was 4.9,
-  the smallest z of the first batches after a switch 5.3.
-- Switching back: expert j is reused when its mean loss on the suspect batches passes the
-  same test against j's own loss window; the one with the lowest loss wins. Else a new
-  expert (same architecture as the protocol's network, fresh initialisation) is spawned.
-- Buffer: a reservoir (uniform over the stream) of at most `Setting.memory` inputs with
-  their expert's index, so it counts against the benchmark's budget like every replay
-  method; each example enters it once (first pass over the data handed to `learn`).
-- Selector: an MLP like the experts with one output per expert, trained with cross-entropy
-  one step per stream step on a buffer batch; its output layer grows when an expert is
-  spawned (old rows kept).
-- Not done: the paper's online pruning of experts and selector (it controls model size,
-  not accuracy); every expert keeps its full size here.
+Departures from the authors' code, each so that TAME runs under the benchmark's protocol
+like every other method: the experts and the selector are the protocol's MLP (the code
+uses a LeNet on 32x32 MNIST, its selector with sigmoid outputs) and the experts train with
+the protocol's optimiser (the code: SGD 0.1 with momentum); every expert has all the
+scenario's outputs (the code trains experts on labels within a task); the buffer balances
+by label (the code's Permuted-MNIST buffer balances by label and task, which a
+task-agnostic learner does not know); the selector is refitted whenever the learner is
+evaluated after more training (the code trains it once, after the stream). The experts are
+not pruned: the code's expert pruning is not called in its training loop, and its test
+script prunes experts only for CIFAR.
 
 The benchmark loop calls `learn` once per context, so the call boundary coincides with the
 context boundary. TAME ignores it: it never reads `experience.index` or `experience.classes`,
-its detector state (loss window, pending suspect batches) carries over from one call to the
-next, and it trains every expert on all output units (no task-IL head masks during
-training). In task-IL the context given at test time masks the chosen expert's outputs, as
-the scenario allows.
+its detector state carries over from one call to the next, and it trains every expert on
+all output units (no task-IL head masks during training). In task-IL the context given at
+test time masks the chosen expert's outputs, as the scenario allows.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import deque
+from dataclasses import dataclass
+from typing import Any
 
 from benchbed import BenchbedError
 from benchbed_continual.learner import Learner, make_optimizer, mlp
 from benchbed_continual.memory import Reservoir
+
+# The authors' selector training on MNIST (`train_expert_selector`, `utils.train_model`).
+SELECTOR_BATCH = 128
+SELECTOR_SGD = {"lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4}
+FINE_TUNE_SGD = {"lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4}
+
+
+@dataclass
+class Expert:
+    net: Any
+    optimizer: Any
+    window: deque  # losses on the last batches it trained on
+    smoothed: float | None = None  # over every batch scored since it was spawned
+    trained_smoothed: float | None = None  # over the batches it trained on
+    threshold: float = math.inf  # as of the last batch it trained on
+
+
+def smooth(previous: float | None, value: float, factor: float) -> float:
+    """Exponential smoothing; the first value stands for itself."""
+    return value if previous is None else factor * value + (1 - factor) * previous
+
+
+def threshold(window, sds: float, min_sd: float) -> float:
+    """The loss above which an expert's data has changed: the window's mean plus `sds`
+    (population) standard deviations, never fewer than `sds` x `min_sd`."""
+    return statistics.fmean(window) + sds * max(statistics.pstdev(window), min_sd)
 
 
 class TAME(Learner):
@@ -58,148 +85,192 @@ class TAME(Learner):
     def __init__(
         self,
         memory: int | None = None,
-        threshold: float = 4.0,
-        window: int = 30,
-        patience: int = 3,
+        window: int = 35,
+        smoothing: float = 0.2,
+        sds: float = 3.0,
+        min_sd: float = 0.005,
+        selector_epochs: int = 200,
+        prune: float = 0.5,
+        prune_epochs: int = 200,
         **protocol,
     ):
         super().__init__(**protocol)
-        if not threshold > 0:
-            raise BenchbedError(
-                f"tame: threshold must be > 0 (standard deviations), got {threshold}"
-            )
         if int(window) != window or window < 2:
             raise BenchbedError(f"tame: window must be an integer >= 2 (losses), got {window}")
-        if int(patience) != patience or patience < 1:
-            raise BenchbedError(f"tame: patience must be an integer >= 1 (batches), got {patience}")
+        if not 0 < smoothing <= 1:
+            raise BenchbedError(f"tame: smoothing must be in (0, 1], got {smoothing}")
+        if not sds > 0 or not min_sd >= 0:
+            raise BenchbedError(f"tame: sds must be > 0 and min_sd >= 0, got {sds}, {min_sd}")
+        for name, value in (("selector_epochs", selector_epochs), ("prune_epochs", prune_epochs)):
+            if int(value) != value or value < (1 if name == "selector_epochs" else 0):
+                raise BenchbedError(f"tame: {name} must be a whole number of epochs, got {value}")
+        if not 0 <= prune < 1:
+            raise BenchbedError(f"tame: prune must be a fraction in [0, 1), got {prune}")
         if memory is not None and memory < 1:
             raise BenchbedError(
                 f"tame: memory must be >= 1 (the selector needs a buffer), got {memory}"
             )
         self.overrides["memory"] = memory
-        self.threshold = float(threshold)
-        self.window = int(window)
-        self.patience = int(patience)
+        self.window, self.smoothing = int(window), float(smoothing)
+        self.sds, self.min_sd = float(sds), float(min_sd)
+        self.selector_epochs, self.prune_epochs = int(selector_epochs), int(prune_epochs)
+        self.prune = float(prune)
 
     def setup(self):
+        import torch
 
-        self.experts = [self.net]
-        self.optimizers = [self.optimizer]
-        self.windows = [deque(maxlen=self.window)]  # recent training log-losses, per expert
-        self.current = 0
-        self.pending: list[tuple] = []  # suspect batches, held back until decided
-        self.buffer = Reservoir(self.setting.memory, self.generator)
-        self.selector = mlp(self.setting.n_inputs, self.setting.hidden, 1).to(self.device)
-        self.selector_optimizer = make_optimizer(self.setting, self.selector.parameters())
+        self.experts: list[Expert] = []
+        self.current = self.spawn(self.net, self.optimizer)
+        per_label = max(1, self.setting.memory // self.setting.n_outputs)
+        self.buffer = {
+            label: Reservoir(per_label, self.generator) for label in range(self.setting.n_outputs)
+        }
+        # The selector's own random numbers: refitting it never shifts the training batches.
+        self.selector_generator = torch.Generator().manual_seed(self.setting.seed + 2)
+        self.selector = None  # fitted when the learner is next asked to predict
         self.stream_step = 0  # batches seen since the start of the stream
-        self.switches: list[tuple[int, int, bool]] = []  # (onset step, expert, spawned)
+        self.switches: list[tuple[int, int, bool]] = []  # (step, expert switched to, spawned)
 
     # -- training: the stream, batch by batch ------------------------------------------------
 
     def learn(self, experience, monitor=None, every: int = 0) -> None:
         x, y = experience.x, experience.y  # only the data: no context index, no classes
         per_pass = max(1, len(x) // min(self.setting.batch_size, len(x)))
-        for expert in self.experts:
-            expert.train()
         for step, index in enumerate(self.batches(len(x))):
             self.observe(x[index], y[index], first=step < per_pass)
             if monitor is not None and (step + 1) % every == 0:
                 monitor()
-        for expert in self.experts:
-            expert.eval()
         self.seen += 1
 
     def observe(self, x, y, first: bool) -> None:
+        import torch
         import torch.nn.functional as F
 
-        loss = F.cross_entropy(self.experts[self.current](x), y)
-        if self.suspect(loss.item(), self.windows[self.current]):
-            self.pending.append((x, y, first))
-            if len(self.pending) >= self.patience:
-                self.switch()
-        else:
-            held, self.pending = self.pending, []
-            for batch in held:  # a false alarm: they were the current expert's data
-                self.update(*batch)
-            # After those steps the loss must be recomputed with the new weights.
-            self.update(x, y, first, None if held else loss)
+        current = self.experts[self.current]
+        loss = F.cross_entropy(current.net(x), y)  # kept for the step if it stays current
+        with torch.no_grad():
+            losses = [
+                loss.item() if e is current else F.cross_entropy(e.net(x), y).item()
+                for e in self.experts
+            ]
+        for expert, value in zip(self.experts, losses):
+            expert.smoothed = smooth(expert.smoothed, value, self.smoothing)
+        current.threshold = threshold(current.window, self.sds, self.min_sd)
+        if current.smoothed > current.threshold:
+            self.switch(x, y, losses)
+            loss = None
+        self.train(x, y, losses[self.current], loss)
+        if first:
+            self.remember(x, y)
+        self.selector = None
         self.stream_step += 1
 
-    def suspect(self, value: float, window) -> bool:
-        """Whether the loss `value` lies more than `threshold` standard deviations above the
-        window of log-losses."""
-        if len(window) < self.window:
-            return False
-        import math
-        import statistics
-
-        mean, std = statistics.fmean(window), statistics.pstdev(window)
-        return math.log(max(value, 1e-30)) > mean + self.threshold * max(std, 1e-12)
-
-    def switch(self) -> None:
-        """The current expert's loss jumped: reuse the expert that still fits, or spawn one."""
+    def switch(self, x, y, losses: list[float]) -> None:
+        """The training expert's loss jumped: the first expert that still fits, or a new one."""
         import torch
         import torch.nn.functional as F
 
-        best, best_loss = None, float("inf")
-        with torch.no_grad():
-            for j, expert in enumerate(self.experts):
-                if j == self.current:
-                    continue
-                value = sum(F.cross_entropy(expert(x), y).item() for x, y, _ in self.pending)
-                value /= len(self.pending)
-                if value < best_loss and not self.suspect(value, self.windows[j]):
-                    best, best_loss = j, value
-        spawned = best is None
-        self.current = self.spawn() if spawned else best
-        self.switches.append((self.stream_step - len(self.pending) + 1, self.current, spawned))
-        held, self.pending = self.pending, []
-        for x, y, first in held:
-            self.update(x, y, first)
+        for j, expert in enumerate(self.experts):
+            if smooth(expert.trained_smoothed, losses[j], self.smoothing) < expert.threshold:
+                chosen, spawned = j, False
+                break
+        else:
+            chosen, spawned = self.spawn(), True
+            with torch.no_grad():
+                losses.append(F.cross_entropy(self.experts[chosen].net(x), y).item())
+        if chosen != self.current:
+            self.switches.append((self.stream_step, chosen, spawned))
+        self.current = chosen
 
-    def spawn(self) -> int:
+    def spawn(self, net=None, optimizer=None) -> int:
         import torch
 
-        old = self.selector[-1]
-        # New weights come from the cell's seed and the expert's number alone, not from
-        # whatever else drew from torch's global generator in between.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.setting.seed * 1000 + len(self.experts))
-            expert = mlp(self.setting.n_inputs, self.setting.hidden, self.setting.n_outputs)
-            new = torch.nn.Linear(old.in_features, len(self.experts) + 1)
-        self.experts.append(expert.to(self.device).train())
-        self.optimizers.append(make_optimizer(self.setting, expert.parameters()))
-        self.windows.append(deque(maxlen=self.window))
-        # One more selector output; the old rows keep what the selector has learned.
-        new = new.to(self.device)
-        with torch.no_grad():
-            new.weight[: old.out_features] = old.weight
-            new.bias[: old.out_features] = old.bias
-        self.selector[-1] = new
-        self.selector_optimizer = make_optimizer(self.setting, self.selector.parameters())
+        if net is None:
+            # New weights come from the cell's seed and the expert's number alone, not from
+            # whatever else drew from torch's global generator in between.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.setting.seed * 1000 + len(self.experts))
+                net = mlp(self.setting.n_inputs, self.setting.hidden, self.setting.n_outputs)
+            net = net.to(self.device)
+            optimizer = make_optimizer(self.setting, net.parameters())
+        window = deque([math.log(self.setting.n_outputs)], maxlen=self.window)
+        self.experts.append(Expert(net.train(), optimizer, window))
         return len(self.experts) - 1
 
-    def update(self, x, y, first: bool, loss=None) -> None:
-        """One optimiser step of the current expert, then one of the selector."""
-        import math
+    def train(self, x, y, value: float, loss=None) -> None:
+        """One optimiser step of the current expert; `value` is its loss before the step."""
+        import torch.nn.functional as F
 
+        expert = self.experts[self.current]
+        expert.window.append(value)
+        expert.trained_smoothed = smooth(expert.trained_smoothed, value, self.smoothing)
+        if loss is None:
+            loss = F.cross_entropy(expert.net(x), y)
+        expert.optimizer.zero_grad()
+        loss.backward()
+        expert.optimizer.step()
+
+    def remember(self, x, y) -> None:
+        import torch
+
+        owner = torch.full((len(x),), self.current, dtype=torch.long, device=self.device)
+        for label in y.unique().tolist():
+            rows = y == label
+            self.buffer[label].add(x[rows], owner[rows])
+
+    def stored(self):
+        """The buffer's inputs and the expert each was learned by."""
+        import torch
+
+        full = [r for r in self.buffer.values() if len(r)]
+        return (
+            torch.cat([r.data[0][: len(r)] for r in full]),
+            torch.cat([r.data[1][: len(r)] for r in full]),
+        )
+
+    # -- the selector -------------------------------------------------------------------------
+
+    def fit_selector(self) -> None:
+        """Train the selector from scratch on the buffer, prune it, fine-tune what is left."""
+        import torch
+        import torch.nn.utils.prune as prune
+
+        x, owner = self.stored()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.setting.seed * 1000 + 999)
+            net = mlp(self.setting.n_inputs, self.setting.hidden, len(self.experts))
+        net = net.to(self.device).train()
+        self.fit(net, x, owner, self.selector_epochs, SELECTOR_SGD)
+        layers = [(m, "weight") for m in net if isinstance(m, torch.nn.Linear)]
+        if self.prune > 0:
+            prune.global_unstructured(
+                layers, pruning_method=prune.L1Unstructured, amount=self.prune
+            )
+            self.fit(net, x, owner, self.prune_epochs, FINE_TUNE_SGD, milestones=(0.5, 0.75))
+            for module, name in layers:
+                prune.remove(module, name)
+        self.selector = net.eval()
+        weights = [m.weight for m, _ in layers]
+        self.selector_sparsity = sum(int((w == 0).sum()) for w in weights) / sum(
+            w.numel() for w in weights
+        )
+
+    def fit(self, net, x, target, epochs: int, sgd: dict, milestones=()) -> None:
         import torch
         import torch.nn.functional as F
 
-        expert, optimizer = self.experts[self.current], self.optimizers[self.current]
-        if loss is None:
-            loss = F.cross_entropy(expert(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        self.windows[self.current].append(math.log(max(loss.item(), 1e-30)))
-        if first:
-            self.buffer.add(x, torch.full((len(x),), self.current, device=self.device))
-        if len(self.experts) > 1:
-            mx, me = self.buffer.sample(self.setting.batch_size)
-            self.selector_optimizer.zero_grad()
-            F.cross_entropy(self.selector(mx), me).backward()
-            self.selector_optimizer.step()
+        optimizer = torch.optim.SGD(net.parameters(), **sgd)
+        steps = [round(m * epochs) for m in milestones]
+        schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, steps, gamma=0.1)
+        with torch.enable_grad():  # predict() asks for the selector under no_grad
+            for _ in range(epochs):
+                order = torch.randperm(len(x), generator=self.selector_generator).to(x.device)
+                for start in range(0, len(x), SELECTOR_BATCH):
+                    index = order[start : start + SELECTOR_BATCH]
+                    optimizer.zero_grad()
+                    F.cross_entropy(net(x[index]), target[index]).backward()
+                    optimizer.step()
+                schedule.step()
 
     # -- inference ---------------------------------------------------------------------------
 
@@ -209,10 +280,9 @@ class TAME(Learner):
 
         if len(self.experts) == 1:
             return torch.zeros(len(x), dtype=torch.long, device=x.device)
-        self.selector.eval()
-        choice = self.selector(x).argmax(1)
-        self.selector.train()
-        return choice
+        if self.selector is None:
+            self.fit_selector()
+        return self.selector(x).argmax(1)
 
     def predict(self, x, context: int):
         import torch
@@ -222,6 +292,6 @@ class TAME(Learner):
             out = torch.empty(len(x), self.setting.n_outputs, device=x.device)
             for j in choice.unique().tolist():
                 rows = choice == j
-                out[rows] = self.experts[j](x[rows])
+                out[rows] = self.experts[j].net(x[rows])
             # Only task-IL gives the context at test time; its mask is all ones elsewhere.
             return out.masked_fill(~self.masks[context], float("-inf")).argmax(1)
