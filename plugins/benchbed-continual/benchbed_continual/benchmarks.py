@@ -17,7 +17,8 @@ LEARNER = Kind(
     "continual-learner",
     "prepare(setting) -> setting it follows; learn(experience, monitor=None, every=0) once per "
     "context, in order, calling monitor() every `every` steps; predict(x, context) -> labels "
-    "(context is used only in task-incremental learning)",
+    "(context is used only in task-incremental learning); optionally report() -> a JSON-able "
+    "dict of what the learner did, stored as the cell's `learner` artifact",
     methods=("prepare", "learn", "predict"),
 )
 
@@ -273,6 +274,7 @@ class ContinualTask(Task):
                     if self.every
                     else {}
                 ),
+                **({"learner": model.report()} if hasattr(model, "report") else {}),
             },
         )
 

@@ -105,6 +105,13 @@ def test_the_pruned_selector_routes_test_inputs_to_their_contexts_expert(class_i
     assert model.selector_sparsity == pytest.approx(0.5, abs=1e-6)
 
 
+def test_the_cell_stores_what_the_detector_did(class_il):
+    model, result = class_il["tame"]
+    report = result.artifacts["learner"]
+    assert report["switches"] == [list(s) for s in model.switches]
+    assert report["experts"] == len(model.experts) and report["selector_sparsity"] == 0.5
+
+
 def test_the_selector_is_refitted_only_after_more_training(ctx, build):
     data = stream(ctx)
     model = build("tame", selector_epochs=2, prune_epochs=1)
@@ -169,7 +176,7 @@ def test_tame_ignores_the_context_index_and_classes(ctx, build):
         ({"window": 1}, "window must be an integer >= 2"),
         ({"smoothing": 0}, r"smoothing must be in \(0, 1\]"),
         ({"sds": 0}, "sds must be > 0"),
-        ({"selector_epochs": 0}, "selector_epochs must be a whole number"),
+        ({"selector_epochs": 0}, "selector_epochs must be a whole number >= 1"),
         ({"prune": 1.0}, r"prune must be a fraction in \[0, 1\)"),
         ({"memory": 0}, "memory must be >= 1"),
     ],

@@ -101,9 +101,12 @@ class TAME(Learner):
             raise BenchbedError(f"tame: smoothing must be in (0, 1], got {smoothing}")
         if not sds > 0 or not min_sd >= 0:
             raise BenchbedError(f"tame: sds must be > 0 and min_sd >= 0, got {sds}, {min_sd}")
-        for name, value in (("selector_epochs", selector_epochs), ("prune_epochs", prune_epochs)):
-            if int(value) != value or value < (1 if name == "selector_epochs" else 0):
-                raise BenchbedError(f"tame: {name} must be a whole number of epochs, got {value}")
+        for name, value, least in (
+            ("selector_epochs", selector_epochs, 1),
+            ("prune_epochs", prune_epochs, 0),
+        ):
+            if int(value) != value or value < least:
+                raise BenchbedError(f"tame: {name} must be a whole number >= {least}, got {value}")
         if not 0 <= prune < 1:
             raise BenchbedError(f"tame: prune must be a fraction in [0, 1), got {prune}")
         if memory is not None and memory < 1:
@@ -227,6 +230,16 @@ class TAME(Learner):
             torch.cat([r.data[0][: len(r)] for r in full]),
             torch.cat([r.data[1][: len(r)] for r in full]),
         )
+
+    def report(self) -> dict:
+        """Stored with the cell: what the detector did, and the selector's sparsity."""
+        if self.selector is None and len(self.experts) > 1:
+            self.fit_selector()
+        return {
+            "experts": len(self.experts),
+            "switches": [list(s) for s in self.switches],
+            "selector_sparsity": getattr(self, "selector_sparsity", None),
+        }
 
     # -- the selector -------------------------------------------------------------------------
 
