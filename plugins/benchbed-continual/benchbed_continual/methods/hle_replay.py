@@ -24,7 +24,8 @@ equations, so no equation number is cited.
 
 Not implemented: the paper's choice of which example to discard by its effect on the loss
 (we discard a random one of the largest class), and flexible memory sampling (FMS): memory
-batches are drawn uniformly.
+batches are drawn uniformly. The authors' released code (`Hyun1A/HLE`, `pl_fms.py`) defines
+both, but holds no pseudo-labelling, so the PL rules here stay a reading of the paper.
 """
 
 from __future__ import annotations
