@@ -40,6 +40,10 @@ class Reservoir:
                 store[slot] = f[i]
         self.seen += n
 
+    def all(self):
+        """Every stored example, as one tensor per field."""
+        return [store[: len(self)] for store in self.data]
+
     def sample(self, k: int):
         """k distinct stored examples, as one tensor per field."""
         import torch

@@ -138,9 +138,9 @@ class TAME(Learner):
 
     def learn(self, experience, monitor=None, every: int = 0) -> None:
         x, y = experience.x, experience.y  # only the data: no context index, no classes
-        per_pass = max(1, len(x) // min(self.setting.batch_size, len(x)))
         for step, index in enumerate(self.batches(len(x))):
-            self.observe(x[index], y[index], first=step < per_pass)
+            self.step = step
+            self.observe(x[index], y[index], first=self.first_pass(experience))
             if monitor is not None and (step + 1) % every == 0:
                 monitor()
         self.seen += 1
@@ -225,11 +225,8 @@ class TAME(Learner):
         """The buffer's inputs and the expert each was learned by."""
         import torch
 
-        full = [r for r in self.buffer.values() if len(r)]
-        return (
-            torch.cat([r.data[0][: len(r)] for r in full]),
-            torch.cat([r.data[1][: len(r)] for r in full]),
-        )
+        parts = [r.all() for r in self.buffer.values() if len(r)]
+        return torch.cat([x for x, _ in parts]), torch.cat([e for _, e in parts])
 
     def report(self) -> dict:
         """Stored with the cell: what the detector did, and the selector's sparsity."""
