@@ -274,7 +274,7 @@ class ContinualTask(Task):
                     if self.every
                     else {}
                 ),
-                **({"learner": model.report()} if hasattr(model, "report") else {}),
+                **learner_report(model),
             },
         )
 
@@ -346,6 +346,11 @@ def _score(per_context) -> Score:
 
 # Protocol fields added after results were first stored, with their defaults.
 LATER_FIELDS = {"optimizer": "adam", "memory_per_context": None}
+
+
+def learner_report(model) -> dict:
+    """The `learner` artifact, for learners that report what they did (the LEARNER kind)."""
+    return {"learner": model.report()} if hasattr(model, "report") else {}
 
 
 def protocol_record(setting: Setting) -> dict:

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 from benchbed import Result, Score, Task
 from benchbed_continual import metrics as M
-from benchbed_continual.benchmarks import LEARNER, SPLIT_PAIRS, Protocol, protocol_record
+from benchbed_continual.benchmarks import (
+    LEARNER,
+    SPLIT_PAIRS,
+    Protocol,
+    learner_report,
+    protocol_record,
+)
 from benchbed_continual.learner import Experience, Setting
 
 HLE_METRICS = ("a_last_fine", "a_last_coarse", "a_auc_fine", "a_auc_coarse")
@@ -76,6 +82,7 @@ class HLESetting(Setting):
     """A Setting that also names each fine unit's parent unit (for hierarchy-aware methods)."""
 
     parents: tuple[int, ...] = ()
+    stream_length: int = 0  # training examples in all contexts (FMS's normaliser)
 
 
 @dataclass
@@ -141,6 +148,7 @@ def hle_stream(load, hierarchy: Hierarchy, labelling: str, protocol: Protocol, c
         device=ctx.device,
         seed=ctx.seed,
         parents=hierarchy.parent_units(),
+        stream_length=sum(len(e.y) for e in contexts),
     )
     return HLEStream(setting, contexts, test_x, test_y)
 
@@ -245,6 +253,7 @@ class HLETask(Task):
             artifacts={
                 "accuracy_curve": {"every": self.every, **curve},
                 "protocol": protocol_record(setting) | {"labelling": self.labelling},
+                **learner_report(model),
             },
         )
 

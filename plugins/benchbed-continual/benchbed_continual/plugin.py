@@ -79,9 +79,16 @@ METHODS = {
     ),
     "hle-replay": (
         "hle_replay:HLEReplay",
-        "replay with hierarchy-aware pseudo-labels and a class-balanced memory (PL of PL-FMS, "
-        "Lee et al. 2023); hierarchical tasks only",
-        {"memory": None, "refresh": 100, "pseudo_labels": True},
+        "PL-FMS (Lee et al. 2023): replay with hierarchy-aware pseudo-labels, an importance-based "
+        "class-balanced memory and flexible memory sampling; hierarchical tasks only; "
+        "pseudo_labels / fms = false and discard = random are the ablations",
+        {
+            "memory": None,
+            "refresh": 100,
+            "pseudo_labels": True,
+            "fms": True,
+            "discard": "importance",
+        },
     ),
     "gca-cfdc": (
         "gca_cfdc:GCACFDC",

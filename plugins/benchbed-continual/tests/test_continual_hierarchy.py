@@ -110,23 +110,98 @@ def test_pseudo_labels_follow_the_hierarchy():
     assert fine.tolist() == [1, 1, IGNORE, IGNORE]
 
 
-def test_the_memory_evicts_from_the_largest_class_counting_pseudo_labels():
+def test_the_memory_evicts_the_least_important_of_the_largest_class_counting_pseudo_labels():
     import torch
     from benchbed_continual.methods.hle_replay import ClassBalancedMemory
 
     F, outputs = 4, 6
     memory = ClassBalancedMemory(4, torch.Generator().manual_seed(0))
-    x = torch.arange(5, dtype=torch.float32)[:, None]
-    memory.add(x[:4], torch.tensor([0, 0, 0, 1]), F, outputs)
-    memory.add(x[4:], torch.tensor([1]), F, outputs)  # class 0 has 3, class 1 would have 2
+    memory.add(torch.arange(4.0)[:, None], torch.tensor([0, 0, 0, 1]), F, outputs)
+    assert memory.score[:4].tolist() == [0, 0, 0, 0]  # each class's first starts at 0
+    memory.score[:4] = torch.tensor([0.3, -0.2, 0.1, 0.5])
+    # Class 0 has 3, class 1 would have 2: the least important of class 0 (slot 1) goes, and
+    # the newcomer starts at the mean score of its class's other examples (slot 3's 0.5).
+    memory.add(torch.tensor([[4.0]]), torch.tensor([1]), F, outputs)
+    assert memory.x[:, 0].tolist() == [0, 4, 2, 3]
+    assert memory.score.tolist() == pytest.approx([0.3, 0.5, 0.1, 0.5])
+    # A coarse example (unit 4) pseudo-labelled as fine class 1: class 1 now counts 3 (slots
+    # 0, 1, 3), and slot 0 is its least important.
+    memory.y[0], memory.pseudo[0] = 4, 1
+    assert memory.keys(F).tolist() == [1, 1, 0, 1]
+    memory.add(torch.tensor([[9.0]]), torch.tensor([2]), F, outputs)
+    assert memory.x[:, 0].tolist() == [9, 4, 2, 3]
+    # Class 2's only example: it starts at the mean of all scores.
+    assert memory.score[0].item() == pytest.approx((0.3 + 0.5 + 0.1 + 0.5) / 4)
+    assert memory.refilled == {0, 1, 2, 3}
+
+
+def test_random_discard_evicts_from_the_largest_class():
+    import torch
+    from benchbed_continual.methods.hle_replay import ClassBalancedMemory
+
+    memory = ClassBalancedMemory(4, torch.Generator().manual_seed(0), discard="random")
+    memory.add(torch.arange(5.0)[:, None], torch.tensor([0, 0, 0, 1, 1]), 4, 6)
     assert sorted(memory.y.tolist()) == [0, 0, 1, 1]
     assert 4.0 in memory.x[:, 0].tolist()
-    # Two coarse examples (unit 4) pseudo-labelled as fine class 1: class 1 now counts 4.
-    memory.y[:2] = 4
-    memory.pseudo[:2] = 1
-    assert sorted(memory.keys(F).tolist()) == [1, 1, 1, 1]
-    memory.add(torch.tensor([[9.0]]), torch.tensor([2]), F, outputs)
-    assert sorted(memory.keys(F).tolist()) == [1, 1, 1, 2]
+
+
+def test_importance_follows_the_loss_change_after_a_replay():
+    import torch
+    from benchbed_continual.methods.hle_replay import ClassBalancedMemory
+
+    memory = ClassBalancedMemory(3, torch.Generator().manual_seed(0))
+    memory.add(torch.arange(3.0)[:, None], torch.tensor([0, 1, 2]), 4, 6)
+    memory.score[:] = torch.tensor([0.2, 0.0, -0.4])
+    memory.last_loss = torch.tensor([1.0, 2.0, 3.0])
+    memory.refilled = {1}  # slot 1 holds a new example: its loss change does not count
+    memory.replayed = torch.tensor([0, 2])
+    memory.update_importance(torch.tensor([0.5, 9.0, 2.0]))
+    # Mean change over slots 0 and 2: -0.75; error = -0.75 - mean(0.2, -0.4) / 2 = -0.7;
+    # the replayed scores rise by 0.1 * 0.7.
+    assert memory.score.tolist() == pytest.approx([0.27, 0.0, -0.33])
+    assert memory.last_loss.tolist() == [0.5, 9.0, 2.0]
+    assert memory.refilled == set() and memory.replayed is None
+    # A step without replay changes no score.
+    memory.update_importance(torch.tensor([0.0, 0.0, 0.0]))
+    assert memory.score.tolist() == pytest.approx([0.27, 0.0, -0.33])
+
+
+def test_fms_keep_probability():
+    import torch
+    from benchbed_continual.methods.hle_replay import fms_keep_probability
+
+    # Stream of 1000, 4 classes seen: a class reaches probability 1 after 250 more examples.
+    p = fms_keep_probability(torch.tensor([0, 90, 100]), 100, 1000, 4)
+    assert p.tolist() == pytest.approx([0.4, 0.04, 0.0])
+    assert fms_keep_probability(torch.tensor([0]), 400, 1000, 4).tolist() == [1.0]
+
+
+def test_fms_fills_the_batch_with_memory_to_twice_the_stream_batch(tasks, ctx, build):
+    """On the toy task: every batch after the first trains 20 examples, stream and memory."""
+    task = tasks["continual/hle-digits-toy/dual-label"]
+    stream = task.stream(ctx)
+    model = build("hle-replay")
+    model.prepare(stream.setting)
+    sizes = []
+    batch_loss = model.batch_loss
+
+    def recording(x, y, c, experience):
+        before = model.stream_trained
+        loss = batch_loss(x, y, c, experience)
+        replayed = 0 if model.memory.replayed is None else len(model.memory.replayed)
+        sizes.append((model.stream_trained - before, replayed))
+        return loss
+
+    model.batch_loss = recording
+    model.after_step = lambda: None  # keep `replayed` for the recording
+    for experience in stream.contexts[:2]:
+        model.learn(experience)
+    assert sizes[0] == (10, 10)  # the first batch in full, replayed from the memory it entered
+    assert all(kept + replayed == 20 for kept, replayed in sizes)
+    # The fine context's new classes are mostly left to the memory at first.
+    first_fine = len(stream.contexts[0].y) // 10
+    assert sum(kept for kept, _ in sizes[first_fine : first_fine + 5]) < 10
+    assert model.report()["stream_examples"] == len(sizes) * 10
 
 
 def test_hle_replay_refuses_a_task_without_a_hierarchy(tasks, ctx, build):
@@ -171,9 +246,13 @@ def test_hle_replay_beats_reservoir_replay_at_the_fine_level(toy):
     assert fine("hle-replay") > fine("replay") + 0.02
 
 
-def test_pseudo_labels_must_be_a_boolean(build):
-    with pytest.raises(BenchbedError, match="true or false"):
+def test_bad_parameters_are_refused(build):
+    with pytest.raises(BenchbedError, match="pseudo_labels must be true or false"):
         build("hle-replay", pseudo_labels="False")
+    with pytest.raises(BenchbedError, match="fms must be true or false"):
+        build("hle-replay", fms=1)
+    with pytest.raises(BenchbedError, match="discard must be one of importance, random"):
+        build("hle-replay", discard="oldest")
 
 
 @pytest.mark.slow
