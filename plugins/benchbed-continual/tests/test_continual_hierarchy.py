@@ -240,10 +240,10 @@ def test_hle_replay_beats_naive_at_the_fine_level(toy):
 
 
 def test_hle_replay_beats_reservoir_replay_at_the_fine_level(toy):
-    # Same budget (100 images). Seeds 0, 1, 2 give +3.8, +3.6, +4.5 points here; on this toy
-    # hierarchy the class-balanced memory, not the pseudo-labels, makes the difference (README).
+    # Same budget (100 images). Seeds 0, 1, 2 give +17.8, +12.0, +15.8 points here (without
+    # FMS +12.7, +6.7, +5.2; the README's toy numbers).
     fine = lambda m: toy[m].metrics["a_last_fine"].value  # noqa: E731
-    assert fine("hle-replay") > fine("replay") + 0.02
+    assert fine("hle-replay") > fine("replay") + 0.08
 
 
 def test_bad_parameters_are_refused(build):
