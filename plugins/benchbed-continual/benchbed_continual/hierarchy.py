@@ -79,7 +79,8 @@ FINE_CONTEXTS = SPLIT_PAIRS
 
 @dataclass(frozen=True)
 class HLESetting(Setting):
-    """A Setting that also names each fine unit's parent unit (for hierarchy-aware methods)."""
+    """A Setting that also names each fine unit's parent unit and the stream's length (for
+    hierarchy-aware methods)."""
 
     parents: tuple[int, ...] = ()
     stream_length: int = 0  # training examples in all contexts (FMS's normaliser)
