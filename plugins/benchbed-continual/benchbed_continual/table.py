@@ -1,9 +1,11 @@
-"""Hsu et al. 2018's Table 2 (Split-MNIST, accuracy %) beside our stored results.
+"""Markdown tables of stored continual results: Hsu et al. 2018's Table 2 beside ours, or
+one task's methods over every stored seed.
 
     benchbed results --db results.db --format json | python -m benchbed_continual.table
+    python -m benchbed_continual.table --task continual/permuted-mnist/domain-il a.json b.json
 
-Reads the JSON of `benchbed results` (so it needs nothing but the public CLI) and prints a
-Markdown table: each of our cells is the mean over the seeds stored, with the seed count.
+Reads the JSON of `benchbed results` (so it needs nothing but the public CLI), from stdin or
+from files (one per store); each of our numbers is a mean over the seeds stored.
 """
 
 from __future__ import annotations
@@ -67,17 +69,78 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+SUMMARY_METRICS = ("average_accuracy", "forgetting", "intransigence")
+
+
+def summary(rows, task: str) -> str:
+    """One row per method and parameter set stored for `task`, best average accuracy first:
+    mean ± s.d. over the seeds (all devices pooled), and which seeds ran on which device.
+    A method stored with several parameter sets shows the parameters that tell them apart."""
+    runs = defaultdict(dict)  # (model, params) -> (seed, device) -> metric -> value
+    for row in rows:
+        if row["task"] == task and row["status"] == "ok" and row["metric"] in SUMMARY_METRICS:
+            runs[(row["model"], row["params"])].setdefault((row["seed"], row["device"]), {})[
+                row["metric"]
+            ] = row["value"]
+    if not runs:
+        raise SystemExit(f"no stored results for {task}")
+
+    def variant(model, params):
+        siblings = [json.loads(p) for m, p in runs if m == model]
+        if len(siblings) == 1:
+            return ""
+        mine = json.loads(params)
+        differing = sorted(k for k in mine if len({str(s.get(k)) for s in siblings}) > 1)
+        return ", ".join(f"{k}={'default' if mine[k] is None else mine[k]}" for k in differing)
+
+    def seeds(cells):
+        by_device = defaultdict(list)
+        for seed, device in sorted(cells):
+            by_device[device].append(str(seed))
+        return "; ".join(f"{', '.join(s)} ({device})" for device, s in sorted(by_device.items()))
+
+    def stat(values, scale, digits):
+        values = [scale * v for v in values]
+        sd = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+        return f"{statistics.fmean(values):.{digits}f}{sd}"
+
+    def column(cells, metric):
+        return [m[metric] for m in cells.values() if metric in m]
+
+    lines = [
+        "| method | parameters | seeds (device) | average accuracy, % | forgetting | intransigence |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = sorted(runs, key=lambda k: -statistics.fmean(column(runs[k], "average_accuracy")))
+    for model, params in order:
+        cells = runs[(model, params)]
+        numbers = [
+            stat(column(cells, "average_accuracy"), 100, 2),
+            stat(column(cells, "forgetting"), 1, 3),
+            stat(column(cells, "intransigence"), 1, 3),
+        ]
+        lines.append(
+            f"| {model} | {variant(model, params) or '-'} | {seeds(cells)} | "
+            + " | ".join(numbers)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "json", nargs="?", help="output of `benchbed results --format json` (default: stdin)"
+        "json", nargs="*", help="outputs of `benchbed results --format json` (default: stdin)"
     )
-    parser.add_argument("--device", help="only cells run on this device (cpu, cuda)")
+    parser.add_argument("--device", help="Hsu table: only cells run on this device (cpu, cuda)")
+    parser.add_argument("--task", help="summarise this task's methods instead of the Hsu table")
     args = parser.parse_args(argv)
-    rows = json.load(open(args.json) if args.json else sys.stdin)
-    print(markdown(collect(rows, device=args.device)))
+    rows = [row for path in args.json for row in json.load(open(path))]
+    if not args.json:
+        rows = json.load(sys.stdin)
+    print(summary(rows, args.task) if args.task else markdown(collect(rows, device=args.device)))
     return 0
 
 
