@@ -137,8 +137,9 @@ def main(argv=None) -> int:
     parser.add_argument("--device", help="Hsu table: only cells run on this device (cpu, cuda)")
     parser.add_argument("--task", help="summarise this task's methods instead of the Hsu table")
     args = parser.parse_args(argv)
-    rows = [row for path in args.json for row in json.load(open(path))]
-    if not args.json:
+    if args.json:
+        rows = [row for path in args.json for row in json.load(open(path))]
+    else:
         rows = json.load(sys.stdin)
     print(summary(rows, args.task) if args.task else markdown(collect(rows, device=args.device)))
     return 0
