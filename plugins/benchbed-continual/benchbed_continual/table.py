@@ -50,13 +50,16 @@ def collect(rows, prefix: str = "continual/split-mnist/", device: str | None = N
     return out
 
 
+def mean_sd(values, digits: int = 2) -> str:
+    """'mean ± sample s.d.', or the mean alone for one value."""
+    sd = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+    return f"{statistics.fmean(values):.{digits}f}{sd}"
+
+
 def markdown(results: dict) -> str:
     def ours(model, scenario):
         values = results.get((model, scenario))
-        if not values:
-            return "-"
-        sd = f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else ""
-        return f"{statistics.fmean(values):.2f}{sd} ({len(values)})"
+        return f"{mean_sd(values)} ({len(values)})" if values else "-"
 
     head = "| method | " + " | ".join(f"{s} Hsu | {s} ours" for s in SCENARIOS) + " |"
     lines = [head, "|---" * (1 + 2 * len(SCENARIOS)) + "|"]
@@ -99,11 +102,6 @@ def summary(rows, task: str) -> str:
             by_device[device].append(str(seed))
         return "; ".join(f"{', '.join(s)} ({device})" for device, s in sorted(by_device.items()))
 
-    def stat(values, scale, digits):
-        values = [scale * v for v in values]
-        sd = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
-        return f"{statistics.fmean(values):.{digits}f}{sd}"
-
     def column(cells, metric):
         return [m[metric] for m in cells.values() if metric in m]
 
@@ -115,9 +113,9 @@ def summary(rows, task: str) -> str:
     for model, params in order:
         cells = runs[(model, params)]
         numbers = [
-            stat(column(cells, "average_accuracy"), 100, 2),
-            stat(column(cells, "forgetting"), 1, 3),
-            stat(column(cells, "intransigence"), 1, 3),
+            mean_sd([100 * v for v in column(cells, "average_accuracy")]),
+            mean_sd(column(cells, "forgetting"), 3),
+            mean_sd(column(cells, "intransigence"), 3),
         ]
         lines.append(
             f"| {model} | {variant(model, params) or '-'} | {seeds(cells)} | "
