@@ -21,9 +21,11 @@ import sys
 
 
 def fill(task_name: str, device: str, seed: int) -> list[float]:
-    """The reference of `task_name` for `seed` on `device`, computed unless it is cached."""
+    """The reference of `task_name` for `seed` on `device` (as `benchbed run --device` takes
+    it), computed unless it is cached."""
     from benchbed.context import Context
     from benchbed.errors import BenchbedError
+    from benchbed.hardware import resolve_device
     from benchbed.plugins import load_registry
     from benchbed_continual.benchmarks import ContinualTask
     from benchbed_continual.methods.naive import Naive
@@ -34,6 +36,8 @@ def fill(task_name: str, device: str, seed: int) -> list[float]:
         raise BenchbedError(
             f"task '{task_name}' is not a continual task: it has no joint reference"
         )
+    # Resolved as the runner resolves it: the device is part of the cache key.
+    device = resolve_device(device)
     ctx = Context(
         seed=seed, device=device, plugin=registry.owners[("task", task_name)], show_progress=False
     )
@@ -49,7 +53,9 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task", help="a continual task, e.g. continual/permuted-mnist/domain-il")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda, as the cells will run")
+    parser.add_argument(
+        "--device", default="auto", help="auto, cpu or cuda: as the cells will run (`benchbed run`)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:

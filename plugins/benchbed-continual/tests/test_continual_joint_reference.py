@@ -47,3 +47,5 @@ def test_unknown_and_non_continual_tasks_are_refused(capsys):
         joint_reference.fill("continual/split-digit/domain-il", "cpu", 0)
     assert joint_reference.main(["continual/digits-mosaic-multilabel/class-il"]) == 2
     assert "not a continual task" in capsys.readouterr().err
+    with pytest.raises(BenchbedError, match="unknown device 'gpu'"):
+        joint_reference.fill(TASK, "gpu", 0)
